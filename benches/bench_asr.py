@@ -1,0 +1,13 @@
+"""ASR latency / WER benchmark: plain faster-whisper vs voiceflow's modes, one markdown table.
+
+    python benches/bench_asr.py [--corpus ../shared/corpus/clips] [--configs plain,balanced]
+
+Same as ``voiceflow bench asr``; see ``voiceflow.asr_bench`` for what is measured and how.
+"""
+
+import sys
+
+from voiceflow.asr_bench import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Benchmark: the drop-in guard and ring buffer against the old app's code, in the same run.
+
+    python benches/bench_core.py [--output FILE] [--rounds N]
+
+Prints a markdown table of median per-call times and ratios (``speed-up`` = baseline time /
+voiceflow time; above 1 means voiceflow is faster).  Baselines, measured in the same process:
+the old guard's default path, its sampled fast path (``benches/_old_voiceflow.py``), ``np.copyto``
+of the same array (memory-bandwidth yardstick) and the old ``BoundedRingBuffer.append``.  Also:
+two threads sanitizing vs one thread doing the same work (GIL release), and ``sanitize`` on
+every available backend (numba after warm-up).  Timings are never pass/fail; the ``met`` column
+says whether each issue target holds on this run.
+
+Method: every contender is a ``timeit`` statement (no wrapper call in the timed loop); contenders
+of one case run in interleaved batches (round-robin, each batch >= ~2 ms).  Times are medians
+over batches; each speed-up is the median over rounds of the ratio measured within one round,
+so load from other processes hits both sides alike.  The int16 stereo block is quiet (|x| <= 10 counts) because the old default path rejects
+louder integer PCM: its amplitude check runs on unscaled integers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import timeit
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _old_voiceflow as old  # noqa: E402
+
+import voiceflow_core  # noqa: E402
+from voiceflow.guard import audio_validation_guard  # noqa: E402
+from voiceflow.ring import BoundedRingBuffer  # noqa: E402
+
+BLOCK = 512
+LONG = 480_000
+BATCH_NS = 2_000_000
+
+
+def calibrate(timer: timeit.Timer) -> int:
+    """Calls per batch so one batch takes at least BATCH_NS."""
+    number = 1
+    while True:
+        start = time.perf_counter_ns()
+        timer.timeit(number)
+        if time.perf_counter_ns() - start >= BATCH_NS or number >= 1 << 20:
+            return number
+        number *= 2
+
+
+class Race(dict):
+    """Median seconds per call of each contender, plus paired per-round ratios."""
+
+    def __init__(self, per_call: dict[str, list[float]]) -> None:
+        super().__init__({name: statistics.median(values) for name, values in per_call.items()})
+        self.per_call = per_call
+
+    def speedup(self, baseline: str, ours: str) -> float:
+        """Median over rounds of baseline/ours measured in the same round (robust to load drift)."""
+        return statistics.median(b / o for b, o in zip(self.per_call[baseline], self.per_call[ours]))
+
+
+def race(contenders: dict[str, str], namespace: dict, rounds: int) -> Race:
+    """Time each statement in batches interleaved round-robin (see the module docstring)."""
+    timers = {name: timeit.Timer(stmt, globals=namespace) for name, stmt in contenders.items()}
+    for timer in timers.values():  # warm up (caches, lazy imports, first allocation)
+        timer.timeit(3)
+    numbers = {name: calibrate(timer) for name, timer in timers.items()}
+    per_call: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(rounds):
+        for name, timer in timers.items():
+            start = time.perf_counter_ns()
+            timer.timeit(numbers[name])
+            per_call[name].append((time.perf_counter_ns() - start) / numbers[name] / 1e9)
+    return Race(per_call)
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} µs"
+    return f"{seconds * 1e3:.3f} ms"
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, case, ours, t_ours, baseline, t_base, ratio, target=None) -> None:
+        met = "" if target is None else ("yes" if ratio >= target else "**no**")
+        self.rows.append(
+            (case, ours, fmt_time(t_ours), baseline, fmt_time(t_base), f"{ratio:.2f}×",
+             "" if target is None else f"≥ {target:g}×", met)
+        )  # fmt: skip
+
+    def markdown(self) -> str:
+        head = ("case", "voiceflow", "time", "baseline", "baseline time", "speed-up", "target", "met")
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+
+SKIPPED: list[str] = []
+
+
+def usable_backends() -> list[str]:
+    """Backends that load here (a broken one is noted under the table instead of failing the run)."""
+    found = []
+    for name in voiceflow_core.available_backends():
+        try:
+            voiceflow_core.use_backend(name)  # numba compiles and warms here, before any timing
+        except Exception as exc:  # noqa: BLE001
+            SKIPPED.append(f"backend `{name}` skipped: {type(exc).__name__}: {exc}")
+        else:
+            found.append(name)
+    return found
+
+
+def guard_cases(table: Table, rounds: int) -> None:
+    rng = np.random.default_rng(0)
+    cases = [
+        ("512-frame float32 mono", (rng.standard_normal(BLOCK) * 0.1).astype(np.float32), (15, 10)),
+        ("512-frame int16 stereo", rng.integers(-10, 11, (BLOCK, 2)).astype(np.int16), (15, 10)),
+        ("480 000-sample float32", (rng.standard_normal(LONG) * 0.1).astype(np.float32), (4, 1)),
+    ]
+    for label, data, (vs_default, vs_sampled) in cases:
+        ns = {
+            "guard": audio_validation_guard,
+            "old_guard": old.audio_validation_guard,
+            "fast_cfg": old.FastConfig(),
+            "x": data,
+            "copy_dst": np.empty_like(data),
+            "out": np.empty(data.shape[0], np.float32),
+            "np": np,
+            "core": voiceflow_core,
+        }
+        times = race(
+            {
+                "guard": "guard(x, 'AudioCallback', True)",
+                "guard_out": "guard(x, 'AudioCallback', True, out=out)",
+                "old_default": "old_guard(x, 'AudioCallback', True)",
+                "old_sampled": "old_guard(x, 'AudioCallback', True, fast_cfg)",
+                "copyto": "np.copyto(copy_dst, x)",
+                "kernel": "core.scan(x, 100.0)" if data.ndim == 1 else "core.sanitize(x, 100.0)",
+            },
+            ns,
+            rounds,
+        )
+        ours = "audio_validation_guard"
+        table.add(label, ours, times["guard"], "old default path", times["old_default"],
+                  times.speedup("old_default", "guard"), vs_default)  # fmt: skip
+        table.add(label, ours, times["guard"], "old sampled path (1 in 20)", times["old_sampled"],
+                  times.speedup("old_sampled", "guard"), vs_sampled)  # fmt: skip
+        target = 0.5 if data.size == LONG else None
+        table.add(label, ours, times["guard"], "np.copyto (throughput ratio)", times["copyto"],
+                  times.speedup("copyto", "guard"), target)  # fmt: skip
+        table.add(label, ours + "(out=)", times["guard_out"], "np.copyto (throughput ratio)", times["copyto"],
+                  times.speedup("copyto", "guard_out"))  # fmt: skip
+        kernel = "voiceflow_core." + ("scan" if data.ndim == 1 else "sanitize") + " alone (guard overhead)"
+        table.add(label, ours, times["guard"], kernel, times["kernel"], times.speedup("kernel", "guard"))
+
+
+def ring_case(table: Table, rounds: int) -> None:
+    block = (np.random.default_rng(1).standard_normal(BLOCK) * 0.1).astype(np.float32)
+    ns = {"new": BoundedRingBuffer(1.5, 16000), "old": old.BoundedRingBuffer(1.5, 16000), "x": block}
+    times = race({"new": "new.append(x)", "old": "old.append(x)"}, ns, rounds)
+    table.add("append 512 float32 samples", "BoundedRingBuffer.append", times["new"],
+              "old BoundedRingBuffer.append", times["old"], times.speedup("old", "new"), 20)  # fmt: skip
+
+
+def gil_case(table: Table, repeats: int) -> None:
+    """Two threads each sanitizing `calls` float32 stereo arrays vs one thread doing both shares
+    (float32 stereo: a compute-bound downmix, so the ratio shows the GIL, not memory bandwidth)."""
+    rng = np.random.default_rng(2)
+    data = (rng.standard_normal((LONG, 2)) * 0.1).astype(np.float32)
+    calls = 20
+    for backend in [b for b in usable_backends() if b != "numpy"]:
+        voiceflow_core.use_backend(backend)
+        sanitize = voiceflow_core.sanitize
+        outs = [np.empty(LONG, np.float32) for _ in range(2)]
+
+        def work(out, n):
+            for _ in range(n):
+                sanitize(data, 100.0, out=out)
+
+        work(outs[0], 2)
+        singles, pairs = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            work(outs[0], 2 * calls)
+            singles.append(time.perf_counter() - start)
+            threads = [threading.Thread(target=work, args=(out, calls)) for out in outs]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            pairs.append(time.perf_counter() - start)
+        single, pair = statistics.median(singles), statistics.median(pairs)
+        per_call = 2 * calls
+        ratio = statistics.median(s / p for s, p in zip(singles, pairs))
+        table.add(f"GIL release: sanitize 480 000×2 float32 ({backend})", "2 threads", pair / per_call,
+                  "1 thread, same work", single / per_call, ratio, 1.7)  # fmt: skip
+
+
+def backend_cases(table: Table, rounds: int) -> None:
+    """``sanitize(out=)`` of every usable backend, interleaved (each backend's function is bound
+    once after it was selected and warmed)."""
+    rng = np.random.default_rng(3)
+    inputs = {
+        "512-frame int16 stereo": rng.integers(-20000, 20000, (BLOCK, 2)).astype(np.int16),
+        "480 000-sample float32": (rng.standard_normal(LONG) * 0.1).astype(np.float32),
+    }
+    functions = {}
+    for backend in usable_backends():
+        voiceflow_core.use_backend(backend)
+        functions[backend] = voiceflow_core.sanitize
+    reference = "cython" if "cython" in functions else "numpy"
+    for label, data in inputs.items():
+        ns = {**functions, "x": data, "out": np.empty(data.shape[0], np.float32)}
+        times = race({name: f"{name}(x, 100.0, out=out)" for name in functions}, ns, rounds)
+        for backend in functions:
+            target = 0.5 if (backend == "numba" and reference == "cython") else None
+            table.add(f"sanitize(out=) {label}", backend, times[backend], reference, times[reference],
+                      times.speedup(reference, backend), target)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, help="also write the markdown to this file")
+    parser.add_argument("--rounds", type=int, default=100, help="interleaved batches per contender")
+    args = parser.parse_args(argv)
+
+    start_backend = voiceflow_core.active_backend()
+    table = Table()
+    guard_cases(table, args.rounds)
+    ring_case(table, args.rounds)
+    try:
+        gil_case(table, repeats=5)
+        backend_cases(table, args.rounds)
+    finally:
+        voiceflow_core.use_backend(start_backend)
+
+    header = (
+        f"voiceflow core benchmark — {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"guard/ring backend `{start_backend}`, backends {', '.join(voiceflow_core.available_backends())}; "
+        f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, NumPy {np.__version__}; "
+        f"median of {args.rounds} interleaved batches. speed-up = baseline time / voiceflow time."
+    )
+    notes = "".join(f"\n- {note}" for note in dict.fromkeys(SKIPPED))
+    text = header + "\n\n" + table.markdown() + "\n" + (notes + "\n" if notes else "")
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

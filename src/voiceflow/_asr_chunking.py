@@ -1,0 +1,144 @@
+"""Voice-activity decisions for the transcriber: the no-speech gate and long-audio splitting.
+
+Two backends with one interface (:class:`EnergyVad`, :class:`SileroVad`):
+
+* ``has_speech(audio)`` -- False only when the audio is confidently not speech, so the model is
+  skipped entirely (no "Thank you." on silence or steady noise);
+* ``cut_points(audio, max_samples)`` -- sample indices at which to split audio longer than the
+  model's window into chunks of at most ``max_samples``, each cut placed in a pause.
+
+The energy backend uses the compiled ``voiceflow_core.frame_energy`` kernel (25 ms frames,
+10 ms hop). Its gate compares every frame with the clip's own noise floor: speech is a
+non-stationary signal whose loud frames stand well above its quiet ones, while silence and
+steady noise do not.  Cuts go to the quietest stretch (smoothed energy minimum) in the second
+half of the allowed span, so a chunk is never shorter than half the maximum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import voiceflow_core
+
+SAMPLE_RATE = 16000
+FRAME = 400  # 25 ms
+HOP = 160  # 10 ms
+SMOOTH_FRAMES = 20  # 200 ms: a cut lands in a pause, not between two syllables
+MIN_SPEECH_FRAMES = 10  # 100 ms of loud frames make "speech"
+FLOOR_PERCENTILE = 10.0
+
+
+def _db(rms: np.ndarray) -> np.ndarray:
+    return 20.0 * np.log10(np.maximum(rms.astype(np.float64), 1e-10))
+
+
+class EnergyVad:
+    """Frame-energy voice activity (compiled kernel); see the module docstring.
+
+    ``margin_db``: how far above the clip's noise floor (10th percentile of frame energy) a
+    frame must be to count as speech; ``floor_dbfs``: frames below this are never speech.
+    """
+
+    name = "energy"
+
+    def __init__(self, margin_db: float = 12.0, floor_dbfs: float = -60.0) -> None:
+        self.margin_db = float(margin_db)
+        self.floor_dbfs = float(floor_dbfs)
+
+    def frame_db(self, audio: np.ndarray) -> np.ndarray:
+        """Energy of each 25 ms frame (10 ms hop) in dBFS."""
+        return _db(voiceflow_core.frame_energy(audio, FRAME, HOP))
+
+    def speech_frames(self, audio: np.ndarray) -> np.ndarray:
+        """Boolean per frame: louder than both the noise floor + margin and ``floor_dbfs``."""
+        db = self.frame_db(audio)
+        if db.size == 0:
+            return np.zeros(0, dtype=bool)
+        threshold = max(float(np.percentile(db, FLOOR_PERCENTILE)) + self.margin_db, self.floor_dbfs)
+        return db > threshold
+
+    def has_speech(self, audio: np.ndarray) -> bool:
+        """True unless the audio is silence, too short to frame, or stationary noise."""
+        return int(np.count_nonzero(self.speech_frames(audio))) >= MIN_SPEECH_FRAMES
+
+    def speech_end_s(self, audio: np.ndarray) -> float | None:
+        """Seconds at which the last speech frame ends, or None without speech."""
+        loud = np.flatnonzero(self.speech_frames(audio))
+        return None if loud.size == 0 else (int(loud[-1]) * HOP + FRAME) / SAMPLE_RATE
+
+    def cut_points(self, audio: np.ndarray, max_samples: int) -> list[int]:
+        """Split points (sample indices, increasing) giving chunks of ``<= max_samples``."""
+        if len(audio) <= max_samples:
+            return []
+        db = self.frame_db(audio)
+        kernel = np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES
+        smooth = np.convolve(db, kernel, mode="same") if db.size >= SMOOTH_FRAMES else db
+        centres = np.arange(db.size) * HOP + FRAME // 2  # sample at each frame's centre
+
+        def quietest(lo: int, hi: int) -> int | None:
+            inside = np.flatnonzero((centres > lo) & (centres < hi))
+            if inside.size == 0:
+                return None
+            return int(centres[inside[np.argmin(smooth[inside])]])
+
+        return _greedy_cuts(len(audio), max_samples, quietest)
+
+
+class SileroVad:
+    """faster-whisper's bundled Silero VAD (ONNX): speech spans, cuts in the gaps between them."""
+
+    name = "silero"
+
+    def __init__(self, threshold: float = 0.5, min_silence_ms: int = 300) -> None:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        self._options = VadOptions(threshold=threshold, min_silence_duration_ms=min_silence_ms)
+        self._spans = get_speech_timestamps
+
+    def speech_spans(self, audio: np.ndarray) -> list[tuple[int, int]]:
+        """``(start, end)`` sample indices of the detected speech."""
+        return [(s["start"], s["end"]) for s in self._spans(audio, self._options)]
+
+    def has_speech(self, audio: np.ndarray) -> bool:
+        return bool(self.speech_spans(audio))
+
+    def speech_end_s(self, audio: np.ndarray) -> float | None:
+        spans = self.speech_spans(audio)
+        return spans[-1][1] / SAMPLE_RATE if spans else None
+
+    def cut_points(self, audio: np.ndarray, max_samples: int) -> list[int]:
+        if len(audio) <= max_samples:
+            return []
+        spans = self.speech_spans(audio)
+        gaps = [(a_end + b_start) // 2 for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
+        gaps = np.asarray(gaps, dtype=np.int64)
+
+        def quietest(lo: int, hi: int) -> int | None:
+            inside = gaps[(gaps > lo) & (gaps < hi)]
+            return int(inside[-1]) if inside.size else None
+
+        return _greedy_cuts(len(audio), max_samples, quietest)
+
+
+def _greedy_cuts(n: int, max_samples: int, quietest) -> list[int]:
+    """Walk from the start; each cut is ``quietest(lo, hi)`` in the second half of the span
+    allowed for the next chunk, or a hard cut at the span's end when there is no candidate."""
+    cuts: list[int] = []
+    start = 0
+    while n - start > max_samples:
+        lo, hi = start + max_samples // 2, start + max_samples
+        cut = quietest(lo, hi)
+        if cut is None or not lo < cut < hi:
+            cut = hi
+        cuts.append(cut)
+        start = cut
+    return cuts
+
+
+def make_vad(name: str, *, margin_db: float = 12.0, floor_dbfs: float = -60.0):
+    """The VAD backend called ``name`` (``"energy"`` or ``"silero"``)."""
+    if name == "energy":
+        return EnergyVad(margin_db, floor_dbfs)
+    if name == "silero":
+        return SileroVad()
+    raise ValueError(f"unknown vad {name!r}; choose 'energy' or 'silero'")

@@ -1,0 +1,110 @@
+"""Text-level hallucination guards: repetition loops and their collapse.
+
+Whisper's decoder, given too little acoustic context or non-speech, tends to loop: it repeats
+the utterance ("go forward ten meters. Go forward ten meters. ..."), a phrase, or punctuation
+("... ... ..."). These helpers work on words (lower-cased, punctuation stripped) so that a
+repeat differing only in case or punctuation still counts.
+
+* :func:`find_loop` reports a back-to-back repeat of a word n-gram that real dictation
+  practically never contains: a phrase of ``>= 3`` words said twice in a row, a 2-word phrase
+  three times, a single word four times.
+* :func:`compression_ratio` is Whisper's own gzip test (looping text compresses too well).
+* :func:`collapse_loops` keeps one copy of every looped phrase (applied to final text).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import NamedTuple
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+MIN_REPEATS_BY_PERIOD = {1: 4, 2: 3}
+"""Back-to-back copies that make a loop, by phrase length in words; longer phrases: 2."""
+LONG_PHRASE_REPEATS = 2
+MAX_PERIOD = 16
+
+
+class Loop(NamedTuple):
+    """``repeats`` back-to-back copies of the ``period``-word phrase starting at word ``start``."""
+
+    start: int
+    period: int
+    repeats: int
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of ``text`` (punctuation dropped; apostrophes kept inside words)."""
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def _min_repeats(period: int) -> int:
+    return MIN_REPEATS_BY_PERIOD.get(period, LONG_PHRASE_REPEATS)
+
+
+def _runs(seq: list[str]) -> list[Loop]:
+    """Every maximal back-to-back repeat that qualifies as a loop, leftmost first."""
+    found: list[Loop] = []
+    n = len(seq)
+    for period in range(1, min(MAX_PERIOD, n // 2) + 1):
+        need = _min_repeats(period)
+        start = 0
+        while start + period * need <= n:
+            repeats = 1
+            while (
+                start + (repeats + 1) * period <= n
+                and seq[start + repeats * period : start + (repeats + 1) * period]
+                == seq[start : start + period]
+            ):
+                repeats += 1
+            if repeats >= need:
+                found.append(Loop(start, period, repeats))
+                start += repeats * period
+            else:
+                start += 1
+    found.sort(key=lambda loop: (loop.start, -loop.period * loop.repeats))
+    return found
+
+
+def find_loop(text_or_words: str | list[str]) -> Loop | None:
+    """The first repetition loop in ``text_or_words``, or ``None``."""
+    seq = words(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
+    runs = _runs(seq)
+    return runs[0] if runs else None
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's repetitiveness measure: UTF-8 length / zlib-compressed length."""
+    data = text.encode("utf-8")
+    if not data:
+        return 0.0
+    return len(data) / len(zlib.compress(data))
+
+
+def collapse_loops(text: str) -> str:
+    """``text`` with each looped phrase kept once (case and punctuation of the first copy).
+
+    Text without a loop is returned unchanged.
+    """
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    seq = [text[a:b].lower().replace("’", "'") for a, b in spans]
+    runs = _runs(seq)
+    if not runs:
+        return text
+    keep_until = 0
+    pieces: list[str] = []
+    cursor = 0
+    for loop in runs:
+        if loop.start < keep_until:
+            continue  # overlaps a loop already collapsed
+        first_copy_end = loop.start + loop.period  # word index after the copy we keep
+        last_word = loop.start + loop.period * loop.repeats - 1
+        cut_from = spans[first_copy_end - 1][1]
+        cut_to = spans[last_word][1]
+        pieces.append(text[cursor:cut_from])
+        cursor = cut_to
+        keep_until = last_word + 1
+    pieces.append(text[cursor:])
+    collapsed = "".join(pieces)
+    return re.sub(r"\s+([,.;:!?])", r"\1", collapsed)

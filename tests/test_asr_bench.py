@@ -1,0 +1,71 @@
+"""voiceflow.asr_bench: corpus discovery, metrics, table/chart, and one tiny end-to-end run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from voiceflow import asr_bench
+from voiceflow.asr_bench import Row, corpus_wer, find_clips, markdown_table, write_chart
+
+
+def test_find_clips_pairs_wav_with_txt(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"")
+    (tmp_path / "a.txt").write_text(" hello \n")
+    (tmp_path / "b.wav").write_bytes(b"")  # no reference: skipped
+    assert find_clips(tmp_path) == [("a", tmp_path / "a.wav", "hello")]
+    (tmp_path / "clips").mkdir()
+    assert find_clips(tmp_path) == []  # a corpus root with clips/ means clips/
+
+
+def test_default_corpus_honours_env(monkeypatch, tmp_path):
+    (tmp_path / "clips").mkdir()
+    monkeypatch.setenv("VOICEFLOW_CORPUS", str(tmp_path))
+    assert asr_bench.default_corpus() == tmp_path / "clips"
+
+
+def test_corpus_wer_normalises_and_counts_words():
+    assert corpus_wer(["Go forward ten meters."], ["go forward 10 meters"]) == 0.0
+    assert corpus_wer(["red green blue cyan", "black white"], ["red green blue", "black white"]) == pytest.approx(1 / 6)
+
+
+def test_percentile_interpolates():
+    assert asr_bench._percentile([1, 2, 3, 4, 5], 0.5) == 3
+    assert asr_bench._percentile([0.0, 10.0], 0.9) == pytest.approx(9.0)
+
+
+def test_table_and_chart(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = [Row("plain", 10.0, 0.3, 0.4, 0.05, 250, 1.2, 240), Row("speed", 40.0, 0.06, 0.09, 0.055, 255, 1.1, 238)]
+    table = markdown_table(rows, {"clips": ["a", "b"], "audio_s": 10.0, "n_short": 2})
+    lines = table.splitlines()
+    assert lines[2].startswith("| configuration |") and len(lines) == 6
+    assert "| speed | 40.0 | 4.00 | 60 | 0.20 |" in table
+    write_chart(rows, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_parser_and_bad_arguments(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    asr_bench.add_parser(sub)
+    args = parser.parse_args(["asr", "--corpus", str(tmp_path / "none"), "--configs", "speed"])
+    assert args.func(args) == 2 and "not found" in capsys.readouterr().err
+    args = parser.parse_args(["asr", "--corpus", str(tmp_path), "--configs", "warp"])
+    assert args.func(args) == 2 and "unknown configuration" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_end_to_end_on_one_clip(corpus, tmp_path):
+    pytest.importorskip("matplotlib")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for suffix in (".wav", ".txt"):
+        (clips / f"speechbrain_example1{suffix}").symlink_to(corpus / "clips" / f"speechbrain_example1{suffix}")
+    out = tmp_path / "out"
+    assert asr_bench.main(["--corpus", str(clips), "--configs", "speed", "--cold-runs", "1", "--out", str(out)]) == 0
+    table = (out / "asr_results.md").read_text()
+    assert "| speed |" in table
+    assert Path(out / "asr_latency_wer.png").stat().st_size > 1000
