@@ -208,15 +208,10 @@ def shared_server() -> PulseServer:
 
 # --- audio helpers for the capture tests ---------------------------------------------------------
 def load_clip(path: str | os.PathLike) -> "np.ndarray":
-    """A 16-bit PCM WAV clip as float32 in [-1, 1) (mono; the corpus clips are 16 kHz mono)."""
-    import wave
+    """A corpus clip as the float32 16 kHz mono samples the capture is compared with."""
+    from voiceflow.audiofile import read_audio
 
-    import numpy as np
-
-    with wave.open(str(path)) as wav:
-        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1, path
-        data = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
-    return data.astype(np.float32) / 32768.0
+    return read_audio(path)
 
 
 def align(captured: "np.ndarray", reference: "np.ndarray", upsample: int = 1) -> tuple[int, float]:

@@ -395,10 +395,21 @@ def test_bad_shapes_limits_and_outs_raise_value_error(name):
         (lambda: impl.sanitize(mono, 1.0, out=[0.0] * 8), "out"),
         (lambda: impl.to_float32(stereo, out=np.zeros(8, np.float32)), "out"),
         (lambda: impl.sanitize(np.array([[1, 2], [3]], dtype=object), 1.0), "dtype"),
+        # int16 PCM takes its own hot path in some backends: the same checks must hold there
+        (lambda: impl.sanitize(np.zeros((2, 2, 2), np.int16), 1.0), "2-D"),
+        (lambda: impl.sanitize(np.zeros((8, 0), np.int16), 1.0), "channel"),
+        (lambda: impl.sanitize(np.zeros((), np.int16), 1.0), "1-D"),
+        (lambda: impl.sanitize(stereo, float("nan")), "limit"),
+        (lambda: impl.sanitize(stereo, 1.0, out=np.zeros(8, np.float64)), "out"),
+        (lambda: impl.sanitize(stereo, 1.0, out=np.zeros(7, np.float32)), "out"),
+        (lambda: impl.sanitize(stereo[:, 0], 1.0, out=np.zeros(9, np.float32)), "out"),
+        (lambda: impl.sanitize(stereo, 1.0, out=np.zeros(16, np.float32)[::2]), "out"),
+        (lambda: impl.sanitize(stereo, 1.0, out=[0.0] * 8), "out"),
     ]
     readonly = np.zeros(8, np.float32)
     readonly.setflags(write=False)
     bad.append((lambda: impl.sanitize(mono, 1.0, out=readonly), "out"))
+    bad.append((lambda: impl.sanitize(stereo, 1.0, out=readonly), "out"))
     for call, words in bad:
         with pytest.raises(ValueError, match=words):
             call()
@@ -412,3 +423,16 @@ def test_lists_and_foreign_byte_order_are_accepted(name):
     assert_bits_equal(impl.sanitize(big_endian, 1.0)[0], expected)
     assert_bits_equal(impl.sanitize([[0.0, 0.5], [-1.0, 1.0]], 1.0)[0], np.array([0.25, 0.0], np.float32))
     assert impl.scan([1.0, float("nan")], 0.5) == (1, 0, 0, 1, 1.0)
+
+
+@pytest.mark.parametrize("name", ALL_BACKENDS)
+def test_clean_counts_are_the_one_shared_instance(name):
+    """Callers test ``counts is CLEAN`` on the hot path; every backend must return that object."""
+    from voiceflow_core._results import CLEAN
+
+    impl = backend(name)
+    quiet = np.zeros((16, 2), np.int16)
+    assert impl.sanitize(quiet, 1.0)[1] is CLEAN
+    assert impl.repair_clip(quiet[:, 0], 1.0)[1] is CLEAN
+    assert impl.RingBuffer(8).write_sanitized(quiet, 1.0) is CLEAN
+    assert impl.sanitize(np.array([np.nan], np.float32), 1.0)[1] is not CLEAN

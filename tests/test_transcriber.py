@@ -6,7 +6,6 @@ import contextlib
 import json
 import threading
 import wave
-from pathlib import Path
 
 import numpy as np
 import pytest

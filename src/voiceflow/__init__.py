@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from voiceflow.config import MODES, Config
+from voiceflow.config import MODES, AsrConfig, CaptureConfig, Config
 from voiceflow.guard import audio_validation_guard
 from voiceflow.ring import BoundedRingBuffer
 from voiceflow.validator import SmartAudioValidator
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "resolve_model": "voiceflow.models",
+    "ModelNotFoundError": "voiceflow.models",
     "Transcriber": "voiceflow.transcriber",
     "Transcript": "voiceflow.transcriber",
     "Segment": "voiceflow.transcriber",
@@ -34,6 +36,8 @@ _LAZY = {
 
 __all__ = [
     "MODES",
+    "AsrConfig",
+    "CaptureConfig",
     "BoundedRingBuffer",
     "Config",
     "SmartAudioValidator",

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from voiceflow._asr_text import compression_ratio, find_loop
 
 if TYPE_CHECKING:

@@ -55,6 +55,7 @@ SPILL_BLOCK_SAMPLES = 1 << 16
 _DRAIN_INTERVAL = 0.25  # seconds between drains while recording
 _TIMING_SLOTS = 1024  # recent callback durations kept for the median / p99
 _LEVEL_SECONDS = 0.05  # window of the level meter
+_FIRST_BLOCK_TIMEOUT = 1.0  # open() waits at most this long for the first callback
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,6 @@ class Recorder:
         self._wake = threading.Condition(self._lock)
         self._stream: Any = None
         self._ring: Any = None
-        self._mono = True
         self._device: InputDevice | None = None
         self._rate = 0
         self._channels = 0
@@ -275,7 +275,8 @@ class Recorder:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def open(self) -> "Recorder":
-        """Open and start the input stream (with the rate/channel fallbacks); returns ``self``.
+        """Open and start the input stream (with the rate/channel fallbacks); returns ``self``
+        once the first block has arrived (or after 1 s).
 
         Raises :class:`voiceflow.devices.DeviceError` naming the device, the settings tried and
         the fix when the device cannot be opened.
@@ -294,7 +295,6 @@ class Recorder:
             latency=self._latency_request,
         )
         self._device, self._rate, self._channels = opened.device, opened.samplerate, opened.channels
-        self._mono = self._channels == 1
         if len(opened.attempts) > 1:
             log.info("input %s: %s", opened.device.describe(), "; ".join(opened.attempts))
         capacity = int(math.ceil((self.preroll_seconds + RING_HEADROOM_SECONDS) * self._rate))
@@ -318,6 +318,9 @@ class Recorder:
             ) from exc
         self._drainer = threading.Thread(target=self._drain_loop, name="voiceflow-capture-drain", daemon=True)
         self._drainer.start()
+        deadline = time.monotonic() + _FIRST_BLOCK_TIMEOUT
+        while self._blocks == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)  # return once audio flows, so that start() right away is well defined
         return self
 
     def close(self) -> None:
@@ -355,8 +358,7 @@ class Recorder:
                     self._overflows += 1
                 if status.input_underflow:
                     self._underflows += 1
-            # A mono block goes in as a 1-D view: the ring's contiguous fast path.
-            counts = self._write(indata.ravel() if self._mono else indata, self._clip_limit)
+            counts = self._write(indata, self._clip_limit)
             if counts is not _CLEAN:
                 self._repaired += counts.total
             self._frames += frames

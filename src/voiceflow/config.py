@@ -40,6 +40,15 @@ class AsrConfig:
     fallback_to_full: bool = True
     """Adaptive context: re-decode with the full 30 s window on a loop, a runaway decode, text
     placed in the padding, or a low average log-probability."""
+    retry_pad_s: float | None = 8.0
+    """Adaptive context: a decode judged wrong is first redone (same rules) with this many
+    seconds of silence after the speech, and only when that fails too with the full window;
+    ``None`` (or not more than ``context_pad_s``): straight to the full window."""
+    encoder_threads: int = 0
+    """CPU threads of the encoder (a few large matrix products that parallelise well);
+    0 = CTranslate2's default (all cores, at most 4).  The decoder's small per-token steps use
+    ``Transcriber(cpu_threads=...)`` (1 by default); when the two differ a second copy of the
+    model runs the encoder."""
     max_tokens_per_s: float = 12.0
     """Decode budget: at most ``max_tokens_per_s * seconds + max_tokens_base`` new tokens."""
     max_tokens_base: int = 24
@@ -168,7 +177,7 @@ def _sections(config: Config) -> dict[str, Any]:
 
 MODES: dict[str, dict[str, Any]] = {
     "quality": dict(
-        beam_size=8, beam_below_logprob=None, context="adaptive", context_pad_s=6.0,
+        beam_size=5, beam_below_logprob=None, context="adaptive", context_pad_s=6.0,
         temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
     ),
     "balanced": dict(

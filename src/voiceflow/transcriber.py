@@ -100,8 +100,9 @@ class Transcriber:
         mode: ``"quality"``, ``"balanced"`` or ``"speed"`` (presets in ``voiceflow.config.MODES``).
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
         compute_type: ``"auto"`` (``int8`` on CPU, ``float16`` on CUDA) or any CTranslate2 type.
-        cpu_threads: threads per decode; ``None`` = 1 (fastest on small machines, and leaves
-            cores for concurrent callers and the audio thread).
+        cpu_threads: decoder threads; ``None`` = 1 (fastest for the decoder's small per-token
+            steps, and leaves cores for concurrent callers and the audio thread).  The encoder
+            uses ``encoder_threads`` (config; default all cores up to 4).
         config: a full :class:`~voiceflow.config.Config`; replaces ``mode``'s preset.
         **overrides: any ``Config`` or ``AsrConfig`` field, applied on top.
 
@@ -154,7 +155,16 @@ class Transcriber:
             cpu_threads=self.cpu_threads,
             num_workers=asr.workers,
         )
-        self._decoder = WindowDecoder(self._whisper)
+        self.encoder_threads = _encoder_threads(asr.encoder_threads)
+        encoder = None
+        if self.device == "cpu" and self.encoder_threads != self.cpu_threads:
+            import ctranslate2
+
+            encoder = ctranslate2.models.Whisper(
+                self.model_path, device="cpu", compute_type=self.compute_type,
+                intra_threads=self.encoder_threads, inter_threads=asr.workers,
+            )
+        self._decoder = WindowDecoder(self._whisper, encoder)
         self._n_mels = self._whisper.model.n_mels
         self._vad = make_vad(asr.vad, margin_db=asr.speech_margin_db, floor_dbfs=asr.silence_floor_dbfs)
         self._lock = threading.Lock()
@@ -208,7 +218,8 @@ class Transcriber:
     def __repr__(self) -> str:
         return (
             f"Transcriber(model={self.model_path!r}, mode={self.mode!r}, device={self.device!r}, "
-            f"compute_type={self.compute_type!r}, cpu_threads={self.cpu_threads})"
+            f"compute_type={self.compute_type!r}, cpu_threads={self.cpu_threads}, "
+            f"encoder_threads={self.encoder_threads})"
         )
 
     # --- input ------------------------------------------------------------------------------
@@ -309,20 +320,32 @@ class Transcriber:
                 duration,
             )
             clock.add(first)
-            reason = _asr_context.judge(
-                first,
-                duration,
-                speech_end_s=speech_end,
-                compression_threshold=asr.compression_ratio_threshold,
-                log_prob_threshold=asr.log_prob_threshold,
-            )
+            reason = self._judge(first, duration, speech_end)
             if reason is None or not asr.fallback_to_full:
                 return first
-            logger.debug("adaptive context (%d frames) rejected: %s; full window", frames, reason)
+            tried = [(reason, first)]
+            if asr.retry_pad_s is not None and asr.retry_pad_s > asr.context_pad_s:
+                # cheaper rung first: most failures of a short window are cured by more silence
+                retry_frames = _asr_context.window_frames(
+                    _asr_context.content_frames(len(chunk)),
+                    _asr_context.synthetic_pad_s(asr.retry_pad_s, duration, speech_end),
+                )
+                if frames < retry_frames < full_frames:
+                    logger.debug("adaptive context (%d frames) rejected: %s; %d frames", frames, reason, retry_frames)
+                    retry = decoder.decode_window(mel[:, :retry_frames], prompt, _first_temperature(options), duration)
+                    clock.add(retry)
+                    retry_reason = self._judge(retry, duration, speech_end)
+                    if retry_reason is None:
+                        return retry
+                    tried.append((retry_reason, retry))
+            logger.debug("adaptive context rejected: %s; full window", [r for r, _ in tried])
             full = decoder.decode_window(mel, prompt, options, duration)
             clock.add(full)
-            if reason == "low_logprob" and first.avg_logprob >= full.avg_logprob:
-                return first
+            # an adaptive decode rejected only as unlikely stays if the full window is no likelier
+            unlikely = [r for reason, r in tried if reason == "low_logprob"]
+            best = max(unlikely, key=lambda r: r.avg_logprob, default=None)
+            if best is not None and best.avg_logprob >= full.avg_logprob:
+                return best
             return full
         full = decoder.decode_window(mel, prompt, options, duration)
         clock.add(full)
@@ -342,6 +365,14 @@ class Transcriber:
             ) is None:
                 return short
         return full
+
+    def _judge(self, result: WindowResult, duration: float, speech_end: float | None) -> str | None:
+        asr = self.config.asr
+        return _asr_context.judge(
+            result, duration, speech_end_s=speech_end,
+            compression_threshold=asr.compression_ratio_threshold,
+            log_prob_threshold=asr.log_prob_threshold,
+        )
 
     def _accept(self, result: WindowResult, *, offset: float, length: float) -> list[Segment]:
         """Public segments of one window: silent windows dropped, loops collapsed, times
@@ -454,6 +485,17 @@ def _decode_file(path: str) -> np.ndarray:
     if samples.size:
         samples, _ = voiceflow_core.sanitize(samples, 100.0)
     return samples
+
+
+def _encoder_threads(configured: int) -> int:
+    """``configured``, or for 0 CTranslate2's default: the usable cores, at most 4."""
+    if configured > 0:
+        return int(configured)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def _pick_device(device: str) -> str:

@@ -484,6 +484,69 @@ cdef object _mono_entry(object x, int code, object out, bint repair, float limit
     return out
 
 
+cdef int _format_code(const char* fmt, Py_ssize_t itemsize) noexcept nogil:
+    """A buffer's struct format (native byte order only) -> SampleCode, or UNSUPPORTED."""
+    if fmt == NULL or fmt[0] == 0 or fmt[1] != 0:
+        return UNSUPPORTED  # a byte-order prefix, a composite format, ...
+    cdef char kind = fmt[0]
+    if kind == b"f":
+        return F32
+    if kind == b"d":
+        return F64
+    if kind == b"e":
+        return F16
+    if kind == b"b" or kind == b"h" or kind == b"i" or kind == b"l" or kind == b"q":
+        return I8 if itemsize == 1 else I16 if itemsize == 2 else I32 if itemsize == 4 else I64
+    if kind == b"B" or kind == b"H" or kind == b"I" or kind == b"L":
+        return (U8 if itemsize == 1 else U16 if itemsize == 2 else U32 if itemsize == 4
+                else UNSUPPORTED)
+    return UNSUPPORTED
+
+
+cdef object _contiguous_entry(object x, object out, bint repair, float limit,
+                              repair_counts* counts, str kernel):
+    """:func:`_mono_entry` for the audio-callback case, read off one buffer request: ``x`` an
+    exact ndarray, C-contiguous, 1-D or 2-D with at least one channel, of a supported dtype in
+    native order.  Returns None (having done nothing) for any other ``x``; the caller then
+    takes the checked path."""
+    cdef Py_buffer source, target
+    cdef Py_ssize_t frames, channels
+    cdef int code
+    if type(x) is not _ndarray:
+        return None
+    try:
+        PyObject_GetBuffer(x, &source, PyBUF_STRIDES | PyBUF_FORMAT)
+    except Exception:  # dtypes without a buffer format (datetime, ...): the checked path says why
+        return None
+    try:
+        code = _format_code(source.format, source.itemsize)
+        if (code == UNSUPPORTED or source.ndim < 1 or source.ndim > 2
+                or not buffer_is_c_contiguous(&source)):
+            return None
+        frames = source.shape[0]
+        channels = source.shape[1] if source.ndim == 2 else 1
+        if channels == 0:
+            return None
+        if out is None:
+            out = _empty(frames, _float32)
+            PyObject_GetBuffer(out, &target, PyBUF_WRITABLE)  # ours: float32, (frames,)
+        else:
+            _acquire_out(out, &target, frames, kernel)
+        try:
+            if frames * channels >= _NOGIL_MIN:
+                with nogil:
+                    contiguous_mono(source.buf, code, frames, channels, <float*>target.buf,
+                                     repair, limit, counts)
+            else:
+                contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
+                                 limit, counts)
+        finally:
+            PyBuffer_Release(&target)
+    finally:
+        PyBuffer_Release(&source)
+    return out
+
+
 # --- public kernels -------------------------------------------------------------------------------
 
 def scan(x, limit):
@@ -533,9 +596,12 @@ def to_float32(x, out=None):
 def downmix(x, out=None):
     """``(frames, channels)`` or 1-D -> 1-D float32: float64 mean per frame, rounded once."""
     cdef int code
-    x, code = check_samples(x, "downmix", 1, 2)
     cdef repair_counts unused = repair_counts(0, 0, 0, 0)
-    return _mono_entry(x, code, out, False, 0.0, &unused, "downmix")
+    result = _contiguous_entry(x, out, False, 0.0, &unused, "downmix")
+    if result is None:
+        x, code = check_samples(x, "downmix", 1, 2)
+        result = _mono_entry(x, code, out, False, 0.0, &unused, "downmix")
+    return result
 
 
 def repair_clip(x, limit, out=None):
@@ -554,10 +620,12 @@ def sanitize(x, limit, out=None):
     downmix, repair and clip fused in one pass (the audio-callback hot path)."""
     cdef float lim = check_limit(limit, "sanitize")
     cdef int code
-    x, code = check_samples(x, "sanitize", 1, 2)
     cdef repair_counts counts = repair_counts(0, 0, 0, 0)
-    out = _mono_entry(x, code, out, True, lim, &counts, "sanitize")
-    return out, _counts(&counts)
+    result = _contiguous_entry(x, out, True, lim, &counts, "sanitize")
+    if result is None:
+        x, code = check_samples(x, "sanitize", 1, 2)
+        result = _mono_entry(x, code, out, True, lim, &counts, "sanitize")
+    return result, _counts(&counts)
 
 
 cpdef Py_ssize_t check_count(object value, str name, str kernel, Py_ssize_t minimum) except -1:

@@ -34,10 +34,18 @@ def _sample_format(x: np.ndarray) -> tuple[np.ndarray, float, float]:
     """
     if x.dtype == np.float16:
         return x.astype(np.float32), 0.0, 1.0
-    if x.dtype.kind == "f":
-        return x, 0.0, 1.0
-    half_range = 2.0 ** (x.dtype.itemsize * 8 - 1)
-    return x, (half_range if x.dtype.kind == "u" else 0.0), 1.0 / half_range
+    offset, scale = _FORMATS[x.dtype]
+    return x, offset, scale
+
+
+def _pcm_format(dtype: np.dtype) -> tuple[float, float]:
+    if dtype.kind == "f":
+        return 0.0, 1.0
+    half_range = 2.0 ** (dtype.itemsize * 8 - 1)
+    return (half_range if dtype.kind == "u" else 0.0), 1.0 / half_range
+
+
+_FORMATS = {dtype: _pcm_format(dtype) for dtype in reference.SUPPORTED_DTYPES}
 
 
 def _as_rows(x: np.ndarray) -> np.ndarray:
@@ -91,6 +99,37 @@ def _mono_rows(x, offset, scale, out, repair, limit):
     if repair and suspect:
         return _repair(out, limit)
     return 0, 0, 0, 0
+
+
+@njit(nogil=True, cache=True)
+def _pcm16_pass(x, out, limit):
+    """The convert/downmix pass of :func:`_mono_rows` for C-contiguous int16 PCM, 1-D or
+    ``(frames, channels)``, into ``out``, as the Cython kernel does it: with one or two channels
+    every float64 step of the contract is exact, and so is float32 arithmetic on the integer
+    sum (``|sum| < 2**17``), so a float32 loop over the flat samples (which vectorises) gives
+    the same bits.  Returns 1 when a result fails ``|v| <= float32(limit)`` (then
+    :func:`_repair` must run), 0 when none does, and -1, having written nothing, when ``out``
+    does not hold ``frames`` samples or there are no or more than two channels."""
+    frames = x.shape[0]
+    channels = (x.shape + (1,))[1]  # 1-D: one channel
+    if out.shape[0] != frames or channels == 0 or channels > 2:
+        return -1
+    flat = x.reshape(x.size)
+    bound = min(np.float32(limit), _FLOAT32_MAX)  # inf must fail the check
+    suspect = 0
+    if channels == 1:
+        unit = np.float32(2.0**-15)
+        for i in range(frames):
+            v = np.float32(flat[i]) * unit
+            out[i] = v
+            suspect |= np.int32(not (abs(v) <= bound))
+    else:
+        unit = np.float32(2.0**-16)
+        for i in range(frames):
+            v = np.float32(np.int32(flat[2 * i]) + np.int32(flat[2 * i + 1])) * unit
+            out[i] = v
+            suspect |= np.int32(not (abs(v) <= bound))
+    return suspect
 
 
 @njit(nogil=True, cache=True)
@@ -197,6 +236,29 @@ def scan(x, limit) -> ScanResult:
     return ScanResult(nan, posinf, neginf, over, float(peak))
 
 
+def _mono_entry_call(fast: tuple, x: np.ndarray, limit: float, out) -> tuple | None:
+    """``sanitize`` of C-contiguous aligned ``x`` through a precompiled entry point (no type
+    dispatch); None when ``x`` is not 1-D or ``(frames, channels >= 1)``.  The entry point
+    trusts its argument types, so this checks exactly what its signature says."""
+    shape = x.shape
+    if len(shape) == 2 and shape[1]:
+        rows = x
+    elif len(shape) == 1:
+        rows = x.reshape(shape[0], 1)
+    else:
+        return None
+    frames = shape[0]
+    if out is None:
+        out = _empty(frames, _F32)
+    elif not (type(out) is _ndarray and out.dtype is _F32 and out.flags.carray
+              and out.shape == (frames,)):  # carray: C-contiguous, aligned, writable
+        out = check_out(out, (frames,), "sanitize")  # raises why, or it was fine after all
+    entry, offset, scale = fast
+    # a Python float becomes the float32 argument by check_limit's round-to-nearest
+    counts = entry(rows, offset, scale, out, True, limit)
+    return out, (CLEAN if counts == _NO_REPAIR else RepairCounts(*counts))
+
+
 def to_float32(x, out=None) -> np.ndarray:
     x = check_samples(x, (1, 2), "to_float32")
     out = _result(check_out(out, x.shape, "to_float32"), x.shape)
@@ -219,6 +281,28 @@ def repair_clip(x, limit, out=None) -> tuple[np.ndarray, RepairCounts]:
 
 
 def sanitize(x, limit, out=None) -> tuple[np.ndarray, RepairCounts]:
+    if type(limit) is float and limit >= 0.0 and type(x) is _ndarray:  # NaN fails too
+        # Hot paths (an audio callback's C-contiguous block) with only the checks numba's own
+        # dispatch does not make; anything they do not take goes down the general path.
+        if x.dtype is _I16 and _pcm16_ready:
+            # int16 PCM: _pcm16_pass is compiled for exactly C-contiguous aligned int16 1-D/2-D
+            # x (writable or not), a writable C-contiguous float32 out and a float64 limit, and
+            # compiles nothing at call time, so its dispatch (in C) refuses any other argument.
+            target = _empty(x.shape[0], _F32) if out is None and x.ndim else out
+            try:
+                suspect = _pcm16_pass(x, target, limit)
+            except TypeError:
+                suspect = -1
+            if suspect == 0:
+                return target, CLEAN
+            if suspect == 1:
+                return target, _counts(_repair(target, check_limit(limit, "sanitize")))
+        else:
+            fast = _MONO_ENTRY.get(x.dtype)
+            if fast is not None and (flags := x.flags).c_contiguous and flags.aligned:
+                result = _mono_entry_call(fast, x, limit, out)
+                if result is not None:
+                    return result
     x = check_samples(x, (1, 2), "sanitize")
     lim = check_limit(limit, "sanitize")
     out = _result(check_out(out, (x.shape[0],), "sanitize"), (x.shape[0],))
@@ -254,7 +338,8 @@ _WARM_DTYPES = tuple(dt for dt in reference.SUPPORTED_DTYPES if dt != np.float16
 
 
 def warm_up() -> None:
-    """Compile (or load from cache) every kernel for every sample dtype."""
+    """Compile (or load from cache) every kernel for every sample dtype, then note the entry
+    points :func:`sanitize`'s hot path calls."""
     for dtype in _WARM_DTYPES:
         block = np.zeros((4, 2), dtype)
         sanitize(block, 1.0)
@@ -263,3 +348,47 @@ def warm_up() -> None:
         to_float32(block)
         repair_clip(block[:, 0].copy(), 1.0)
         RingBuffer(3).write_sanitized(block, 1.0)
+    for block in (np.zeros((4, 2), np.int16), np.zeros(4, np.int16)):
+        _pcm16_pass(block, np.empty(4, np.float32), 1.0)
+        block.setflags(write=False)  # e.g. np.frombuffer of a stream's bytes
+        _pcm16_pass(block, np.empty(4, np.float32), 1.0)
+    _pcm16_pass.disable_compile()  # see sanitize: other argument types must raise TypeError
+    _MONO_ENTRY.update(_mono_entry_points())
+    global _pcm16_ready
+    _pcm16_ready = True
+
+
+_ndarray = np.ndarray
+_empty = np.empty
+_F32 = np.dtype(np.float32)
+_NO_REPAIR = (0, 0, 0, 0)
+_I16 = np.dtype(np.int16)
+_pcm16_ready = False  # warm_up has compiled _pcm16_pass's signatures and frozen them
+_MONO_ENTRY: dict[np.dtype, tuple] = {}
+"""Sample dtype -> ``(entry, offset, scale)``: ``entry`` is ``_mono_rows`` compiled for a
+C-contiguous 2-D array of that dtype and a writable C-contiguous float32 ``out``."""
+
+
+def _mono_entry_points() -> dict[np.dtype, tuple]:
+    """The compiled specialisations of ``_mono_rows`` the hot path calls.  An entry point is the
+    compiled function without numba's per-call type dispatch (about 0.3 us of a 512-frame
+    call); it trusts its arguments (see :func:`_mono_entry_call`)."""
+    from numba import types
+    from numba.np.numpy_support import as_dtype
+
+    def c_array(t, ndim, dtype=None) -> bool:
+        return (isinstance(t, types.Array) and t.ndim == ndim and t.layout == "C" and t.aligned
+                and (dtype is None or t.dtype == dtype))  # fmt: skip
+
+    entries = {}
+    for signature, compiled in _mono_rows.overloads.items():
+        rows, offset, scale, out, repair, limit = signature
+        if (
+            c_array(rows, 2) and offset == types.float64 and scale == types.float64
+            and c_array(out, 1, types.float32) and out.mutable
+            and repair == types.boolean and limit == types.float32
+        ):  # fmt: skip
+            dtype = as_dtype(rows.dtype)
+            if dtype in _FORMATS and dtype != np.float16:
+                entries[dtype] = (compiled.entry_point, *_FORMATS[dtype])
+    return entries

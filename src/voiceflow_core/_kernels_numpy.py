@@ -36,6 +36,7 @@ SUPPORTED_DTYPES = tuple(
 _SUPPORTED_NAMES = ", ".join(dt.name for dt in SUPPORTED_DTYPES)
 
 REPLACEMENT_FOR_INF = np.float32(32.0)
+_ROUNDS_TO_FLOAT32_INF = 3.4028235677973366e38  # float32 max + half an ulp (a tie rounds to inf)
 
 
 # --- argument checks (shared with the numba backend) ----------------------------------------
@@ -72,8 +73,9 @@ def check_limit(limit, kernel: str) -> np.float32:
         raise ValueError(f"{kernel}: limit must be a real number, got {limit!r}") from None
     if not value >= 0.0:  # also rejects NaN
         raise ValueError(f"{kernel}: limit must be >= 0, got {limit!r}")
-    with np.errstate(over="ignore"):  # beyond the float32 range: inf, i.e. no clipping
-        return np.float32(value)
+    if value >= _ROUNDS_TO_FLOAT32_INF:  # no clipping
+        return np.float32(np.inf)
+    return np.float32(value)
 
 
 def check_out(out, shape: tuple[int, ...], kernel: str) -> np.ndarray | None:
