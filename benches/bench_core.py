@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 import timeit
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -177,14 +178,17 @@ def ring_case(table: Table, rounds: int) -> None:
               "old BoundedRingBuffer.append", times["old"], times.speedup("old", "new"), 20)  # fmt: skip
 
 
-def two_threads_vs_one(work, calls: int) -> tuple[float, float]:
-    """Seconds for one thread to do ``2 * calls`` calls of ``work`` and for two threads to do
-    ``calls`` each."""
+def two_threads_vs_one(make_work, calls: int) -> tuple[float, float]:
+    """Seconds for one thread to do ``2 * calls`` calls of ``make_work()`` and for two threads to
+    do ``calls`` each.  Each thread gets its own ``make_work()`` (its own output buffer), so the
+    threads never write to the same memory."""
+    work = make_work()
     start = time.perf_counter()
     for _ in range(2 * calls):
         work()
     single = time.perf_counter() - start
-    threads = [threading.Thread(target=lambda: [work() for _ in range(calls)]) for _ in range(2)]
+    per_thread = [make_work() for _ in range(2)]
+    threads = [threading.Thread(target=lambda w=w: [w() for _ in range(calls)]) for w in per_thread]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -203,32 +207,30 @@ def gil_case(table: Table, repeats: int) -> None:
     limit, not the kernel's."""
     rng = np.random.default_rng(2)
     data = (rng.standard_normal((LONG, 2)) * 0.1).astype(np.float32)
-    copy_dst = np.empty_like(data)
     blob = rng.integers(0, 256, 1 << 20, dtype=np.uint8).tobytes()
     calls = 20
     controls = {
         "control: hashlib.sha256 of 1 MiB (GIL-free C, compute-bound)":
-            (lambda: hashlib.sha256(blob).digest(), 10),
+            (lambda: lambda: hashlib.sha256(blob).digest(), 10),
         "control: np.copyto (480 000, 2) float32 (GIL-free, memory-bound)":
-            (lambda: np.copyto(copy_dst, data), calls),
+            (lambda: partial(np.copyto, np.empty_like(data), data), calls),
     }  # fmt: skip
     control_runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in controls}
     ratios: dict[str, float] = {}
     for backend in [b for b in usable_backends() if b != "numpy"]:
         voiceflow_core.use_backend(backend)
         sanitize = voiceflow_core.sanitize
-        out = np.empty(LONG, np.float32)
 
-        def work():
-            sanitize(data, 100.0, out=out)
+        def make_work(sanitize=sanitize):
+            return partial(sanitize, data, 100.0, out=np.empty(LONG, np.float32))
 
-        work()
+        make_work()()
         runs = []
         for _ in range(repeats):
             for name, (control, n) in controls.items():
-                control()
+                control()()
                 control_runs[name].append((*two_threads_vs_one(control, n), n))
-            runs.append(two_threads_vs_one(work, calls))
+            runs.append(two_threads_vs_one(make_work, calls))
         per_call = 2 * calls
         single = statistics.median(s for s, _ in runs)
         pair = statistics.median(p for _, p in runs)

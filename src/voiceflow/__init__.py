@@ -16,7 +16,8 @@ from voiceflow.ring import BoundedRingBuffer
 from voiceflow.validator import SmartAudioValidator
 
 if TYPE_CHECKING:
-    from voiceflow.capture import Recorder
+    from voiceflow.capture import CaptureStats, Recorder
+    from voiceflow.devices import DeviceError
     from voiceflow.pipeline import PipelinedTranscriber, PipelineResult
     from voiceflow.transcriber import Segment, Timings, Transcriber, Transcript
 
@@ -32,6 +33,8 @@ _LAZY = {
     "PipelinedTranscriber": "voiceflow.pipeline",
     "PipelineResult": "voiceflow.pipeline",
     "Recorder": "voiceflow.capture",
+    "CaptureStats": "voiceflow.capture",
+    "DeviceError": "voiceflow.devices",
 }
 
 __all__ = [

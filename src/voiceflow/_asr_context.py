@@ -8,8 +8,8 @@ identical to the full window's features).
 
 The decoder was trained on 30 s windows and can misbehave when the window ends soon after the
 speech: it may repeat the utterance, run on, or put text where there is only padding.
-:func:`judge` names the symptom (or returns ``None``) so the caller can re-decode that clip
-with the full window.  Rules, each principled rather than fitted:
+:func:`judge` names the symptom (or returns ``None``) so the caller can re-decode that clip,
+first with more silence (``retry_pad_s``), then with the full window.  Rules, each principled rather than fitted:
 
 * ``"budget"`` -- no end-of-text within the duration-bounded token budget (runaway);
 * ``"loop"`` -- a back-to-back repeated phrase (:func:`voiceflow._asr_text.find_loop`) or a

@@ -67,17 +67,10 @@ class DecodeOptions:
 
 
 class WindowDecoder:
-    """Encode + decode windows of one loaded ``faster_whisper.WhisperModel`` (English).
+    """Encode + decode windows of one loaded ``faster_whisper.WhisperModel`` (English)."""
 
-    ``encoder``: another ``ctranslate2.models.Whisper`` of the same model to run the encoder on
-    (e.g. with more threads: the encoder is a few large matrix products that parallelise well,
-    while the decoder's small per-token steps run fastest on one thread); default: the same
-    model.  Its output is handed to the decoder's ``generate`` unchanged.
-    """
-
-    def __init__(self, whisper_model, encoder: ctranslate2.models.Whisper | None = None) -> None:
+    def __init__(self, whisper_model) -> None:
         self.model: ctranslate2.models.Whisper = whisper_model.model
-        self.encoder: ctranslate2.models.Whisper = self.model if encoder is None else encoder
         self.tokenizer = Tokenizer(
             whisper_model.hf_tokenizer, self.model.is_multilingual, task="transcribe", language="en"
         )
@@ -101,7 +94,7 @@ class WindowDecoder:
     def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
         """Run the encoder on ``features`` (n_mels, frames), frames even and <= 3000."""
         batch = np.ascontiguousarray(features[None], dtype=np.float32)
-        return self.encoder.encode(ctranslate2.StorageView.from_array(batch), to_cpu=False)
+        return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=False)
 
     def decode_window(
         self, features: np.ndarray, prompt: Sequence[int], options: DecodeOptions, content_s: float

@@ -44,11 +44,6 @@ class AsrConfig:
     """Adaptive context: a decode judged wrong is first redone (same rules) with this many
     seconds of silence after the speech, and only when that fails too with the full window;
     ``None`` (or not more than ``context_pad_s``): straight to the full window."""
-    encoder_threads: int = 0
-    """CPU threads of the encoder (a few large matrix products that parallelise well);
-    0 = CTranslate2's default (all cores, at most 4).  The decoder's small per-token steps use
-    ``Transcriber(cpu_threads=...)`` (1 by default); when the two differ a second copy of the
-    model runs the encoder."""
     max_tokens_per_s: float = 12.0
     """Decode budget: at most ``max_tokens_per_s * seconds + max_tokens_base`` new tokens."""
     max_tokens_base: int = 24
@@ -73,8 +68,9 @@ class AsrConfig:
     """Energy gate: frames quieter than this are never speech."""
     max_chunk_s: float = 24.0
     """Long audio is split at pauses into chunks of at most this many seconds."""
-    workers: int = 1
-    """CTranslate2 model replicas (``inter_threads``): concurrent calls decode in parallel."""
+    workers: int = 2
+    """CTranslate2 model replicas (``inter_threads``, weights shared): the chunks of long audio
+    and concurrent calls decode in parallel, one per replica."""
     locking: Locking = "auto"
     """``"auto"``: no lock while a single thread calls; once a second thread calls, each whole
     transcription runs under the lock (first come, first served); ``"always"``/``"never"``."""
@@ -177,14 +173,16 @@ def _sections(config: Config) -> dict[str, Any]:
 
 MODES: dict[str, dict[str, Any]] = {
     "quality": dict(
-        beam_size=5, beam_below_logprob=None, context="adaptive", context_pad_s=6.0,
-        temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        beam_size=5, beam_below_logprob=None, context="adaptive", context_pad_s=6.0, retry_pad_s=None,
+        temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), workers=2,
     ),
     "balanced": dict(
-        beam_size=5, beam_below_logprob=-0.5, context="adaptive", context_pad_s=6.0, temperatures=(0.0,),
+        beam_size=5, beam_below_logprob=-0.5, context="adaptive", context_pad_s=6.0, retry_pad_s=8.0,
+        temperatures=(0.0,), workers=2,
     ),
     "speed": dict(
-        beam_size=1, beam_below_logprob=None, context="adaptive", context_pad_s=4.0, temperatures=(0.0,),
+        beam_size=1, beam_below_logprob=None, context="adaptive", context_pad_s=4.0, retry_pad_s=8.0,
+        temperatures=(0.0,), workers=2,
     ),
 }
 """Named presets: field overrides applied to the default ``Config`` (documented in docs/asr.md)."""

@@ -139,7 +139,7 @@ def _init_worker(model: str, mode: str) -> None:
     global _worker_transcriber
     from voiceflow.transcriber import Transcriber
 
-    _worker_transcriber = Transcriber(model, mode=mode, cpu_threads=1)
+    _worker_transcriber = Transcriber(model, mode=mode, cpu_threads=1, workers=1)
 
 
 def _transcribe_file(path: str) -> tuple[Any, str | None]:

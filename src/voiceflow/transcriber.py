@@ -8,11 +8,12 @@ and returns a :class:`Transcript`.  What happens inside, in order:
    and clips, and ``soxr`` resamples to 16 kHz;
 2. **gate** -- if the voice-activity backend finds no speech the model is not run at all and the
    transcript is empty (no "Thank you." on silence);
-3. **split** -- audio longer than ``max_chunk_s`` is cut at pauses into chunks;
+3. **split** -- audio longer than ``max_chunk_s`` is cut at pauses into chunks, decoded in
+   parallel (one per model replica, ``workers``);
 4. **adaptive context** -- each chunk is encoded with only ``context_pad_s`` of silence after
    its speech and decoded with a token budget bounded by its duration; a decode that loops, runs away,
-   puts text in the padding or is unlikely is redone with Whisper's full 30 s window
-   (``voiceflow._asr_context``);
+   puts text in the padding or is unlikely is redone with ``retry_pad_s`` of silence, and if
+   that is judged wrong too, with Whisper's full 30 s window (``voiceflow._asr_context``);
 5. **guards** -- windows judged silent (high no-speech probability and low log-probability)
    are dropped; repeated segments and looped phrases are collapsed.
 
@@ -27,6 +28,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,7 +66,9 @@ class Timings:
     """Where the time of one :meth:`Transcriber.transcribe` call went, in seconds.
 
     ``features``: log-mel extraction; ``encode`` / ``decode``: the model; ``total``: the whole
-    call, including decoding/resampling the input and the voice-activity gate.
+    call, including decoding/resampling the input and the voice-activity gate.  The first three
+    are summed over the chunks of long audio, which are decoded in parallel (``workers``), so
+    they can add up to more than ``total``.
     """
 
     features: float
@@ -100,9 +104,8 @@ class Transcriber:
         mode: ``"quality"``, ``"balanced"`` or ``"speed"`` (presets in ``voiceflow.config.MODES``).
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
         compute_type: ``"auto"`` (``int8`` on CPU, ``float16`` on CUDA) or any CTranslate2 type.
-        cpu_threads: decoder threads; ``None`` = 1 (fastest for the decoder's small per-token
-            steps, and leaves cores for concurrent callers and the audio thread).  The encoder
-            uses ``encoder_threads`` (config; default all cores up to 4).
+        cpu_threads: threads per decode; ``None`` = 1 (fastest on small machines, and leaves
+            cores for concurrent callers and the audio thread).
         config: a full :class:`~voiceflow.config.Config`; replaces ``mode``'s preset.
         **overrides: any ``Config`` or ``AsrConfig`` field, applied on top.
 
@@ -155,16 +158,7 @@ class Transcriber:
             cpu_threads=self.cpu_threads,
             num_workers=asr.workers,
         )
-        self.encoder_threads = _encoder_threads(asr.encoder_threads)
-        encoder = None
-        if self.device == "cpu" and self.encoder_threads != self.cpu_threads:
-            import ctranslate2
-
-            encoder = ctranslate2.models.Whisper(
-                self.model_path, device="cpu", compute_type=self.compute_type,
-                intra_threads=self.encoder_threads, inter_threads=asr.workers,
-            )
-        self._decoder = WindowDecoder(self._whisper, encoder)
+        self._decoder = WindowDecoder(self._whisper)
         self._n_mels = self._whisper.model.n_mels
         self._vad = make_vad(asr.vad, margin_db=asr.speech_margin_db, floor_dbfs=asr.silence_floor_dbfs)
         self._lock = threading.Lock()
@@ -218,8 +212,7 @@ class Transcriber:
     def __repr__(self) -> str:
         return (
             f"Transcriber(model={self.model_path!r}, mode={self.mode!r}, device={self.device!r}, "
-            f"compute_type={self.compute_type!r}, cpu_threads={self.cpu_threads}, "
-            f"encoder_threads={self.encoder_threads})"
+            f"compute_type={self.compute_type!r}, cpu_threads={self.cpu_threads})"
         )
 
     # --- input ------------------------------------------------------------------------------
@@ -272,11 +265,26 @@ class Transcriber:
             max_samples = int(self.config.asr.max_chunk_s * SAMPLE_RATE)
             cuts = self._vad.cut_points(samples, max_samples)
             bounds = [0, *cuts, len(samples)]
-            for lo, hi in zip(bounds, bounds[1:]):
-                chunk = samples[lo:hi]
-                if len(bounds) > 2 and not self._vad.has_speech(chunk):
-                    continue
-                result = self._decode_chunk(decoder, chunk, prompt_tokens, clock)
+            spans = [
+                (lo, hi) for lo, hi in zip(bounds, bounds[1:])
+                if len(bounds) == 2 or self._vad.has_speech(samples[lo:hi])
+            ]
+            clocks = [_Clock() for _ in spans]
+
+            def decode(i: int) -> WindowResult:
+                lo, hi = spans[i]
+                return self._decode_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i])
+
+            parallel = min(self.config.asr.workers, len(spans))
+            if parallel > 1:  # chunks are independent: one per CTranslate2 replica, longest first
+                longest_first = sorted(range(len(spans)), key=lambda i: spans[i][0] - spans[i][1])
+                with ThreadPoolExecutor(parallel, thread_name_prefix="voiceflow-chunk") as pool:
+                    futures = {i: pool.submit(decode, i) for i in longest_first}
+                    results = [futures[i].result() for i in range(len(spans))]
+            else:
+                results = [decode(i) for i in range(len(spans))]
+            for (lo, hi), result, chunk_clock in zip(spans, results, clocks):
+                clock.merge(chunk_clock)
                 segments.extend(self._accept(result, offset=lo / SAMPLE_RATE, length=(hi - lo) / SAMPLE_RATE))
         segments = _dedupe(segments)
         text = " ".join(s.text for s in segments)
@@ -442,6 +450,11 @@ class _Clock:
         self.encode += result.encode_s
         self.decode += result.decode_s
 
+    def merge(self, other: "_Clock") -> None:
+        self.features += other.features
+        self.encode += other.encode
+        self.decode += other.decode
+
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:
     from dataclasses import replace
@@ -485,17 +498,6 @@ def _decode_file(path: str) -> np.ndarray:
     if samples.size:
         samples, _ = voiceflow_core.sanitize(samples, 100.0)
     return samples
-
-
-def _encoder_threads(configured: int) -> int:
-    """``configured``, or for 0 CTranslate2's default: the usable cores, at most 4."""
-    if configured > 0:
-        return int(configured)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
 
 
 def _pick_device(device: str) -> str:
