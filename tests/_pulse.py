@@ -22,6 +22,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SINK = "vf_sink"
 SINK_RATE = 16000

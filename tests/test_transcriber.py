@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from voiceflow._asr_decode import RawSegment, WindowResult
-from voiceflow._asr_text import find_loop, words
+from voiceflow._asr_text import find_loop
 from voiceflow.transcriber import Segment, Timings, Transcriber, Transcript
 
 pytestmark = pytest.mark.slow

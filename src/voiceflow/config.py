@@ -72,8 +72,9 @@ class AsrConfig:
     """CTranslate2 model replicas (``inter_threads``, weights shared): the chunks of long audio
     and concurrent calls decode in parallel, one per replica."""
     locking: Locking = "auto"
-    """``"auto"``: no lock while a single thread calls; once a second thread calls, each whole
-    transcription runs under the lock (first come, first served); ``"always"``/``"never"``."""
+    """``"auto"``: no lock with ``workers > 1``; with ``workers=1``, no lock while a single thread
+    calls, and once a second thread calls, each whole transcription runs under the lock (first
+    come, first served); ``"always"``/``"never"``."""
 
 
 @dataclass(frozen=True)

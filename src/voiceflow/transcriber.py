@@ -113,10 +113,11 @@ class Transcriber:
     :meth:`transcribe` is not cold.
 
     Threading: :meth:`transcribe` may be called from several threads at once; every result is
-    complete and independent.  With ``locking="auto"`` (default) a single calling thread takes
-    no lock; once a second thread calls, each whole transcription (encode and every decode step)
-    runs under one lock, so utterances finish first-come-first-served instead of interleaving.
-    With ``workers > 1`` CTranslate2 runs that many decodes in parallel and no lock is taken.
+    complete and independent.  With ``workers > 1`` (default 2) CTranslate2 runs that many
+    decodes in parallel and no lock is taken.  With ``workers=1`` and ``locking="auto"``
+    (default) a single calling thread takes no lock; once a second thread calls, each whole
+    transcription (encode and every decode step) runs under one lock, so utterances finish
+    first-come-first-served instead of interleaving.
     """
 
     def __init__(

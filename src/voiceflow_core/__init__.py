@@ -32,6 +32,7 @@ from voiceflow_core._results import RepairCounts, ScanResult
 __all__ = [
     "RepairCounts",
     "RingBuffer",
+    "SUPPORTED_DTYPES",
     "ScanResult",
     "active_backend",
     "available_backends",
@@ -43,6 +44,9 @@ __all__ = [
     "to_float32",
     "use_backend",
 ]
+
+SUPPORTED_DTYPES = _kernels_numpy.SUPPORTED_DTYPES
+"""The input dtypes every backend accepts (native byte order), as a tuple of ``numpy.dtype``."""
 
 _PUBLIC = ("scan", "to_float32", "downmix", "repair_clip", "sanitize", "frame_energy", "RingBuffer")
 _BACKEND_ORDER = ("cython", "numba", "numpy")
