@@ -163,6 +163,38 @@ cdef inline bint is_c_contiguous(const sample_t[:, :] x) noexcept nogil:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+cdef inline void stereo_float32_rows(const float* x, Py_ssize_t count, float* out, bint repair,
+                                     float limit, repair_counts* counts) noexcept nogil:
+    """:func:`contiguous_rows` for float32 stereo, ``out`` not overlapping ``x``, computed in
+    float32: ``float32((float64(a) + float64(b)) * 0.5)`` equals ``(a + b) * 0.5f`` whenever
+    the float32 sum does not overflow.  Rounding the float64 sum of two float32 to float32 is
+    rounding the exact sum once (double rounding is innocuous when 53 >= 2 * 24 + 2, Figueroa
+    1995); halving that is exact unless the half is subnormal, and then the sum was exact (a
+    sum below twice the smallest normal is representable).  An overflowing sum gives inf,
+    fails ``|v| <= limit`` and is recomputed in float64 by the second pass."""
+    cdef Py_ssize_t i
+    cdef int suspect = 0
+    cdef float v
+    cdef float halve = 0.5
+    cdef float bound = limit if limit < FLT_MAX else FLT_MAX  # inf must fail the check
+    cdef float inf_value = inf_replacement(limit)
+    for i in range(count):
+        v = (x[2 * i] + x[2 * i + 1]) * halve
+        out[i] = v
+        suspect |= not (fabsf(v) <= bound)  # true for NaN too
+    if not suspect:
+        return
+    for i in range(count):
+        v = out[i]
+        if not (fabsf(v) <= bound):
+            v = <float>((<double>x[2 * i] + <double>x[2 * i + 1]) * 0.5)
+            if repair and not (fabsf(v) <= bound):
+                v = repaired(v, limit, inf_value, counts)
+            out[i] = v
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 cdef inline void contiguous_rows(const sample_t* x, bint half, Py_ssize_t count,
                                  Py_ssize_t channels, float* out, bint repair, float limit,
                                  repair_counts* counts) noexcept nogil:
@@ -196,6 +228,10 @@ cdef inline void contiguous_rows(const sample_t* x, bint half, Py_ssize_t count,
                 suspect |= not (fabsf(v) <= bound)
             if repair and suspect:
                 mono_repair(out, count, limit, counts)
+            return
+    if sample_t is float:
+        if channels == 2 and (out + count <= x or x + 2 * count <= out):
+            stereo_float32_rows(x, count, out, repair, limit, counts)
             return
     if channels == 1:
         for i in range(count):
