@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from voiceflow._asr_decode import RawSegment, WindowResult
+from voiceflow.asr_bench import corpus_wer
 from voiceflow._asr_text import find_loop
 from voiceflow.transcriber import Segment, Timings, Transcriber, Transcript
 
@@ -37,11 +38,7 @@ def clips(corpus):
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    import jiwer
-    from whisper_normalizer.english import EnglishTextNormalizer
-
-    norm = EnglishTextNormalizer()
-    return jiwer.wer(norm(reference), norm(hypothesis) or "<empty>")
+    return corpus_wer([reference], [hypothesis])
 
 
 # --- real model on corpus clips ----------------------------------------------------------

@@ -60,13 +60,23 @@ def read_audio(path: str | os.PathLike[str], cfg: Any = None) -> np.ndarray:
     else:
         raw, rate = _decode_with_pyav(path), TARGET_RATE
 
+    return to_model_rate(raw, rate, f"read_audio({path.name})", cfg=cfg)
+
+
+def to_model_rate(audio: Any, sample_rate: int, where: str, cfg: Any = None) -> np.ndarray:
+    """Samples as :func:`read_audio` returns them: 1-D, C-contiguous float32 at 16 kHz.
+
+    ``audio`` goes through the audio guard (downmix, integer PCM scaling, NaN/inf repair or
+    rejection under ``cfg``'s policy; ``where`` names the caller in its messages), then soxr
+    resamples it from ``sample_rate`` Hz when that is not 16 kHz.
+    """
     from voiceflow.guard import audio_validation_guard
 
-    samples = audio_validation_guard(raw, f"read_audio({path.name})", cfg=cfg)
-    if rate != TARGET_RATE:
+    samples = audio_validation_guard(audio, where, cfg=cfg)
+    if sample_rate != TARGET_RATE:
         import soxr
 
-        samples = soxr.resample(samples, rate, TARGET_RATE).astype(np.float32, copy=False)
+        samples = soxr.resample(samples, sample_rate, TARGET_RATE).astype(np.float32, copy=False)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 

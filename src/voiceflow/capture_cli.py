@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from voiceflow.config import CaptureConfig
+from voiceflow.config import MODES, CaptureConfig
 
 __all__ = ["add_devices_parser", "add_dictate_parser", "run_devices", "run_dictate"]
 
@@ -48,7 +48,7 @@ def add_dictate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
                         help="rate to open the device at (Hz, default %(default)s; the device's own "
                         "rate is used if it refuses)")
     parser.add_argument("--model", default="tiny.en", help="Whisper model name or directory (default %(default)s)")
-    parser.add_argument("--mode", default="balanced", choices=("quality", "balanced", "speed"),
+    parser.add_argument("--mode", default="balanced", choices=tuple(MODES),
                         help="speed/accuracy preset (default %(default)s)")
     parser.add_argument("--vad", action="store_true",
                         help="stop each utterance automatically after a pause")

@@ -88,13 +88,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _wer_line(reference: str, hypothesis: str) -> str:
+    from voiceflow.asr_bench import corpus_wer
+
     try:
-        import jiwer
-        from whisper_normalizer.english import EnglishTextNormalizer
+        wer = corpus_wer([reference], [hypothesis])
     except ImportError:
         return "n/a (pip install jiwer whisper-normalizer to score)"
-    normalize = EnglishTextNormalizer()
-    wer = jiwer.wer(normalize(reference), normalize(hypothesis))
     return f"{100 * wer:.1f} % (Whisper English normaliser, jiwer)"
 
 

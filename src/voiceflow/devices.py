@@ -153,13 +153,12 @@ def open_input_stream(
     """
     sd = _sd()
     dev = resolve_input(device)
-    rate = int(round(dev.default_samplerate)) if samplerate is None else int(samplerate)
+    device_rate = int(round(dev.default_samplerate))
+    rate = device_rate if samplerate is None else int(samplerate)
     want_channels = 1 if channels is None else int(channels)
     if want_channels < 1:
         raise ValueError(f"channels must be >= 1, got {channels}")
-    rates = [rate]
-    if int(round(dev.default_samplerate)) != rate:
-        rates.append(int(round(dev.default_samplerate)))
+    rates = [rate] if rate == device_rate else [rate, device_rate]
     channel_options = [want_channels]
     for more in (2, dev.channels):
         if channels is None and more > channel_options[-1]:

@@ -235,12 +235,12 @@ class PipelinedTranscriber:
             job.audio = None
             return
         try:
-            if isinstance(job.audio, (str, os.PathLike)):
-                from voiceflow.audiofile import read_audio
+            from voiceflow.audiofile import read_audio, to_model_rate
 
+            if isinstance(job.audio, (str, os.PathLike)):
                 job.audio = read_audio(job.audio, cfg=self._guard_cfg)
             else:
-                job.audio = _to_model_rate(job.audio, job.sample_rate, self._guard_cfg)
+                job.audio = to_model_rate(job.audio, job.sample_rate, "PipelinedTranscriber", cfg=self._guard_cfg)
         except BaseException as error:  # noqa: BLE001 - belongs to this job, delivered in order
             job.error = error
             job.audio = None
@@ -294,14 +294,3 @@ class PipelinedTranscriber:
         if self._closing:
             raise RuntimeError("PipelinedTranscriber is closed")
 
-
-def _to_model_rate(audio: np.ndarray, sample_rate: int, cfg: Any) -> np.ndarray:
-    """Guard (downmix, scale integer PCM, repair or reject bad values), then resample."""
-    from voiceflow.guard import audio_validation_guard
-
-    samples = audio_validation_guard(audio, "PipelinedTranscriber", cfg=cfg)
-    if sample_rate != MODEL_RATE:
-        import soxr
-
-        samples = soxr.resample(samples, sample_rate, MODEL_RATE).astype(np.float32, copy=False)
-    return samples

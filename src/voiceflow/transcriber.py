@@ -4,8 +4,8 @@ One call, :meth:`Transcriber.transcribe`, takes an utterance (array at any rate,
 and returns a :class:`Transcript`.  What happens inside, in order:
 
 1. **prepare** -- a path is decoded (``faster_whisper.decode_audio``); in an array NaN/inf
-   samples become 0, then the compiled ``voiceflow_core.sanitize`` converts the dtype, downmixes
-   and clips, and ``soxr`` resamples to 16 kHz;
+   samples become 0, then ``voiceflow.audiofile.to_model_rate`` runs the audio guard (dtype,
+   downmix, clipping or rejection) and resamples to 16 kHz;
 2. **gate** -- if the voice-activity backend finds no speech the model is not run at all and the
    transcript is empty (no "Thank you." on silence);
 3. **split** -- audio longer than ``max_chunk_s`` is cut at pauses into chunks, decoded in
@@ -29,17 +29,17 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-import voiceflow_core
 from voiceflow import _asr_context
 from voiceflow._asr_chunking import make_vad
 from voiceflow._asr_decode import DecodeOptions, WindowDecoder, WindowResult
 from voiceflow._asr_features import silence_padded_log_mel
 from voiceflow._asr_text import collapse_loops, words
+from voiceflow.audiofile import to_model_rate
 from voiceflow.config import Config
 from voiceflow.models import DEFAULT_MODEL, resolve_model
 
@@ -229,22 +229,9 @@ class Transcriber:
             raise ValueError(f"audio must be 1-D (frames,) or 2-D (frames, channels), got shape {audio.shape}")
         if audio.size == 0:
             return np.zeros(0, dtype=np.float32)
-        cfg = self.config
-        reject = cfg.audio_guard_policy == "reject"
-        limit = cfg.audio_reject_amplitude if reject else cfg.audio_clip_limit
-        if not reject and audio.dtype.kind == "f":
+        if self.config.audio_guard_policy != "reject" and audio.dtype.kind == "f":
             audio = _silence_non_finite(audio)
-        samples, counts = voiceflow_core.sanitize(audio, limit)
-        if reject and (counts.nan or counts.posinf or counts.neginf or counts.clipped):
-            raise ValueError(
-                f"audio rejected (audio_guard_policy='reject'): {counts.nan} NaN, "
-                f"{counts.posinf + counts.neginf} inf, {counts.clipped} samples above {limit}"
-            )
-        if int(sample_rate) != SAMPLE_RATE:
-            import soxr
-
-            samples = np.ascontiguousarray(soxr.resample(samples, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
-        return samples
+        return to_model_rate(audio, int(sample_rate), "Transcriber.transcribe", cfg=self.config)
 
     # --- the model path ----------------------------------------------------------------------
     def _transcribe_samples(
@@ -303,11 +290,16 @@ class Transcriber:
         asr = self.config.asr
         duration = len(chunk) / SAMPLE_RATE
         full_frames = _asr_context.FULL_FRAMES
-        frames = full_frames
         speech_end = self._vad.speech_end_s(chunk)
-        if asr.context == "adaptive":
-            pad = _asr_context.synthetic_pad_s(asr.context_pad_s, duration, speech_end)
-            frames = _asr_context.window_frames(_asr_context.content_frames(len(chunk)), pad)
+
+        def frames_with_pad(pad_s: float) -> int:
+            """Window for the chunk plus ``pad_s`` of silence after its speech."""
+            return _asr_context.window_frames(
+                _asr_context.content_frames(len(chunk)),
+                _asr_context.synthetic_pad_s(pad_s, duration, speech_end),
+            )
+
+        frames = frames_with_pad(asr.context_pad_s) if asr.context == "adaptive" else full_frames
         t0 = time.perf_counter()
         mel = silence_padded_log_mel(chunk, full_frames, self._n_mels)
         clock.features += time.perf_counter() - t0
@@ -335,10 +327,7 @@ class Transcriber:
             tried = [(reason, first)]
             if asr.retry_pad_s is not None and asr.retry_pad_s > asr.context_pad_s:
                 # cheaper rung first: most failures of a short window are cured by more silence
-                retry_frames = _asr_context.window_frames(
-                    _asr_context.content_frames(len(chunk)),
-                    _asr_context.synthetic_pad_s(asr.retry_pad_s, duration, speech_end),
-                )
+                retry_frames = frames_with_pad(asr.retry_pad_s)
                 if frames < retry_frames < full_frames:
                     logger.debug("adaptive context (%d frames) rejected: %s; %d frames", frames, reason, retry_frames)
                     retry = decoder.decode_window(mel[:, :retry_frames], prompt, _first_temperature(options), duration)
@@ -358,20 +347,11 @@ class Transcriber:
             return full
         full = decoder.decode_window(mel, prompt, options, duration)
         clock.add(full)
-        if asr.context == "both":  # the likelier of the short and the full window
-            short = decoder.decode_window(
-                mel[:, :_asr_context.window_frames(
-                    _asr_context.content_frames(len(chunk)),
-                    _asr_context.synthetic_pad_s(asr.context_pad_s, duration, speech_end),
-                )],
-                prompt, options, duration,
-            )
+        short_frames = frames_with_pad(asr.context_pad_s)
+        if asr.context == "both" and short_frames < full_frames:  # the likelier of the two windows
+            short = decoder.decode_window(mel[:, :short_frames], prompt, options, duration)
             clock.add(short)
-            if short.avg_logprob > full.avg_logprob and _asr_context.judge(
-                short, duration, speech_end_s=speech_end,
-                compression_threshold=asr.compression_ratio_threshold,
-                log_prob_threshold=asr.log_prob_threshold,
-            ) is None:
+            if short.avg_logprob > full.avg_logprob and self._judge(short, duration, speech_end) is None:
                 return short
         return full
 
@@ -458,8 +438,6 @@ class _Clock:
 
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:
-    from dataclasses import replace
-
     return replace(options, temperatures=options.temperatures[:1])
 
 
@@ -495,10 +473,8 @@ def _decode_file(path: str) -> np.ndarray:
         samples = decode_audio(path, sampling_rate=SAMPLE_RATE)
     except Exception as exc:  # PyAV raises many types (InvalidDataError, EOFError, ...)
         raise ValueError(f"cannot decode audio file {path!r}: {type(exc).__name__}: {exc}") from exc
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.size:
-        samples, _ = voiceflow_core.sanitize(samples, 100.0)
-    return samples
+    # decode_audio resamples to int16 and scales by 1/32768: finite, within [-1, 1), nothing to repair
+    return np.asarray(samples, dtype=np.float32)
 
 
 def _pick_device(device: str) -> str:

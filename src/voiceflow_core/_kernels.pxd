@@ -98,56 +98,6 @@ cdef inline float inf_replacement(float limit) noexcept nogil:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef inline void mono_rows(const sample_t[:, :] x, bint half, Py_ssize_t first, Py_ssize_t count,
-                           float[::1] out, Py_ssize_t out_first, bint repair, float limit,
-                           repair_counts* counts) noexcept nogil:
-    """Rows ``first:first+count`` of ``(frames, channels)`` -> mono float32 at ``out[out_first:]``.
-
-    Mean over channels in float64 (``s = v0; s += v1; ...; s / channels``), rounded once; then,
-    when ``repair``, NaN/inf replaced and the result clipped to ``+-limit``.
-    """
-    cdef Py_ssize_t channels = x.shape[1]
-    cdef Py_ssize_t i, c
-    cdef double total
-    cdef float v
-    cdef float inf_value = inf_replacement(limit)
-    cdef float bound = limit if limit < FLT_MAX else FLT_MAX
-    # dividing by a power of two is multiplying by its exact reciprocal: same bits, no divsd
-    cdef bint power_of_two = (channels & (channels - 1)) == 0
-    cdef double reciprocal = 1.0 / channels
-    for i in range(count):
-        total = as_double(x[first + i, 0], half)
-        for c in range(1, channels):
-            total += as_double(x[first + i, c], half)
-        if power_of_two:
-            total = total * reciprocal
-        else:
-            total = total / channels
-        v = <float>total
-        if repair and not (fabsf(v) <= bound):
-            v = repaired(v, limit, inf_value, counts)
-        out[out_first + i] = v
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef inline void mono_samples(const sample_t[:] x, bint half, Py_ssize_t first, Py_ssize_t count,
-                              float[::1] out, Py_ssize_t out_first, bint repair, float limit,
-                              repair_counts* counts) noexcept nogil:
-    """The 1-D case of :func:`mono_rows`: samples ``first:first+count`` -> float32 (repaired)."""
-    cdef Py_ssize_t i
-    cdef float v
-    cdef float inf_value = inf_replacement(limit)
-    cdef float bound = limit if limit < FLT_MAX else FLT_MAX
-    for i in range(count):
-        v = <float>as_double(x[first + i], half)
-        if repair and not (fabsf(v) <= bound):
-            v = repaired(v, limit, inf_value, counts)
-        out[out_first + i] = v
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline void mono_repair(float* out, Py_ssize_t count, float limit,
                              repair_counts* counts) noexcept nogil:
     cdef Py_ssize_t i
@@ -198,10 +148,12 @@ cdef inline void stereo_float32_rows(const float* x, Py_ssize_t count, float* ou
 cdef inline void contiguous_rows(const sample_t* x, bint half, Py_ssize_t count,
                                  Py_ssize_t channels, float* out, bint repair, float limit,
                                  repair_counts* counts) noexcept nogil:
-    """The fast path of :func:`mono_rows` for C-contiguous rows (``x[i * channels + c]``): a
-    vectorisable convert/downmix pass that also notes whether any result fails
-    ``|v| <= limit``, then the branchy repair pass only when one did.  ``out`` may alias ``x``
-    when both are float32 and ``channels == 1``."""
+    """C-contiguous rows (``x[i * channels + c]``) -> mono float32 in ``out``: mean over
+    channels in float64 (``s = v0; s += v1; ...; s / channels``), rounded once; then, when
+    ``repair``, NaN/inf replaced and the result clipped to ``+-limit``.  A vectorisable
+    convert/downmix pass also notes whether any result fails ``|v| <= limit``; the branchy
+    repair pass runs only when one did.  ``out`` may alias ``x`` when both are float32 and
+    ``channels == 1``."""
     cdef Py_ssize_t i, c
     cdef int suspect = 0
     cdef float v

@@ -17,8 +17,7 @@ from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, u
 from voiceflow_core._kernels cimport (
     F16, F32, F64, I8, I16, I32, I64, U8, U16, U32, UNSUPPORTED,
     FINITE_LIMIT_BITS, as_double, buffer_is_c_contiguous, contiguous_mono, contiguous_peak_bits,
-    contiguous_rows, float_from_bits, is_c_contiguous, mono_rows, mono_samples, repair_counts,
-    sample_code, sample_t,
+    float_from_bits, is_c_contiguous, repair_counts, sample_code, sample_t,
 )
 
 import operator
@@ -26,6 +25,7 @@ import sys
 
 import numpy as np
 
+from voiceflow_core._kernels_numpy import _SUPPORTED_NAMES  # the one dtype list
 from voiceflow_core._results import CLEAN, RepairCounts, ScanResult
 
 NOGIL_MIN_SAMPLES = 16384
@@ -36,7 +36,6 @@ cdef object _ndarray = np.ndarray
 cdef object _empty = np.empty
 cdef object _float32 = np.dtype(np.float32)
 cdef object _uint16 = np.dtype(np.uint16)
-_SUPPORTED_NAMES = "float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32"
 
 
 # --- argument checks -----------------------------------------------------------------------------
@@ -127,41 +126,6 @@ cdef inline object _counts(repair_counts* c):
 
 
 # --- typed runners (one specialisation per sample type) ------------------------------------------
-
-cdef void _run_samples(const sample_t[:] x, bint half, float[::1] out, bint repair, float limit,
-                       repair_counts* counts):
-    if x.shape[0] >= _NOGIL_MIN:
-        with nogil:
-            _samples_kernel(x, half, out, repair, limit, counts)
-    else:
-        _samples_kernel(x, half, out, repair, limit, counts)
-
-
-cdef inline void _samples_kernel(const sample_t[:] x, bint half, float[::1] out, bint repair,
-                                 float limit, repair_counts* counts) noexcept nogil:
-    cdef Py_ssize_t n = x.shape[0]
-    if n > 0 and x.strides[0] == sizeof(sample_t):
-        contiguous_rows(&x[0], half, n, 1, &out[0], repair, limit, counts)
-    else:
-        mono_samples(x, half, 0, n, out, 0, repair, limit, counts)
-
-
-cdef void _run_rows(const sample_t[:, :] x, bint half, float[::1] out, bint repair, float limit,
-                    repair_counts* counts):
-    if x.shape[0] * x.shape[1] >= _NOGIL_MIN:
-        with nogil:
-            _rows_kernel(x, half, out, repair, limit, counts)
-    else:
-        _rows_kernel(x, half, out, repair, limit, counts)
-
-
-cdef inline void _rows_kernel(const sample_t[:, :] x, bint half, float[::1] out, bint repair,
-                              float limit, repair_counts* counts) noexcept nogil:
-    if x.shape[0] > 0 and is_c_contiguous(x):
-        contiguous_rows(&x[0, 0], half, x.shape[0], x.shape[1], &out[0], repair, limit, counts)
-    else:
-        mono_rows(x, half, 0, x.shape[0], out, 0, repair, limit, counts)
-
 
 cdef void _run_convert(const sample_t[:, :] x, bint half, float[:, ::1] out):
     if x.shape[0] * x.shape[1] >= _NOGIL_MIN:
@@ -277,50 +241,6 @@ cdef void _energy_kernel(const sample_t[:] x, bint half, Py_ssize_t frame, Py_ss
 
 
 # --- dispatch on the sample code ------------------------------------------------------------------
-
-cdef void _mono(object x, int code, float[::1] out, bint repair, float limit,
-                repair_counts* counts) except *:
-    """1-D or 2-D ``x`` -> mono float32 in ``out`` (downmixed, and repaired when ``repair``)."""
-    cdef bint half = code == F16
-    if x.ndim == 1:
-        if code == F32:
-            _run_samples[float](x, half, out, repair, limit, counts)
-        elif code == I16:
-            _run_samples[int16_t](x, half, out, repair, limit, counts)
-        elif code == F64:
-            _run_samples[double](x, half, out, repair, limit, counts)
-        elif code == I32:
-            _run_samples[int32_t](x, half, out, repair, limit, counts)
-        elif code == I8:
-            _run_samples[int8_t](x, half, out, repair, limit, counts)
-        elif code == I64:
-            _run_samples[int64_t](x, half, out, repair, limit, counts)
-        elif code == U8:
-            _run_samples[uint8_t](x, half, out, repair, limit, counts)
-        elif code == U16 or code == F16:
-            _run_samples[uint16_t](x, half, out, repair, limit, counts)
-        else:
-            _run_samples[uint32_t](x, half, out, repair, limit, counts)
-    else:
-        if code == F32:
-            _run_rows[float](x, half, out, repair, limit, counts)
-        elif code == I16:
-            _run_rows[int16_t](x, half, out, repair, limit, counts)
-        elif code == F64:
-            _run_rows[double](x, half, out, repair, limit, counts)
-        elif code == I32:
-            _run_rows[int32_t](x, half, out, repair, limit, counts)
-        elif code == I8:
-            _run_rows[int8_t](x, half, out, repair, limit, counts)
-        elif code == I64:
-            _run_rows[int64_t](x, half, out, repair, limit, counts)
-        elif code == U8:
-            _run_rows[uint8_t](x, half, out, repair, limit, counts)
-        elif code == U16 or code == F16:
-            _run_rows[uint16_t](x, half, out, repair, limit, counts)
-        else:
-            _run_rows[uint32_t](x, half, out, repair, limit, counts)
-
 
 cdef void _convert(object x, int code, float[:, ::1] out) except *:
     cdef bint half = code == F16
@@ -454,6 +374,16 @@ cdef bint _contiguous_peak(const void* data, int code, Py_ssize_t count, float l
         return _settled_by_peak(<const uint32_t*>data, half, count, limit, r)
 
 
+cdef void _run_contiguous_mono(const void* data, int code, Py_ssize_t frames,
+                               Py_ssize_t channels, float* out, bint repair, float limit,
+                               repair_counts* counts) noexcept:
+    if frames * channels >= _NOGIL_MIN:
+        with nogil:
+            contiguous_mono(data, code, frames, channels, out, repair, limit, counts)
+    else:
+        contiguous_mono(data, code, frames, channels, out, repair, limit, counts)
+
+
 cdef object _mono_entry(object x, int code, object out, bint repair, float limit,
                         repair_counts* counts, str kernel):
     """The body of downmix / repair_clip / sanitize / to_float32 (1-D): ``x`` (1-D or 2-D,
@@ -461,6 +391,10 @@ cdef object _mono_entry(object x, int code, object out, bint repair, float limit
     cdef Py_buffer source, target
     cdef Py_ssize_t frames, channels
     PyObject_GetBuffer(x, &source, PyBUF_STRIDES)
+    if not buffer_is_c_contiguous(&source):  # strided or Fortran order: a compact copy
+        PyBuffer_Release(&source)
+        x = np.ascontiguousarray(x)
+        PyObject_GetBuffer(x, &source, PyBUF_STRIDES)
     try:
         frames = source.shape[0]
         channels = source.shape[1] if source.ndim == 2 else 1
@@ -468,14 +402,7 @@ cdef object _mono_entry(object x, int code, object out, bint repair, float limit
             out = _empty(frames, _float32)
         _acquire_out(out, &target, frames, kernel)
         try:
-            if not buffer_is_c_contiguous(&source):
-                _mono(x, code, out, repair, limit, counts)
-            elif frames * channels >= _NOGIL_MIN:
-                with nogil:
-                    contiguous_mono(source.buf, code, frames, channels, <float*>target.buf,
-                                     repair, limit, counts)
-            else:
-                contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
+            _run_contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
                                  limit, counts)
         finally:
             PyBuffer_Release(&target)
@@ -533,12 +460,7 @@ cdef object _contiguous_entry(object x, object out, bint repair, float limit,
         else:
             _acquire_out(out, &target, frames, kernel)
         try:
-            if frames * channels >= _NOGIL_MIN:
-                with nogil:
-                    contiguous_mono(source.buf, code, frames, channels, <float*>target.buf,
-                                     repair, limit, counts)
-            else:
-                contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
+            _run_contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
                                  limit, counts)
         finally:
             PyBuffer_Release(&target)

@@ -11,15 +11,10 @@ from cpython.pythread cimport (
     NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock, PyThread_type_lock,
 )
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from cpython.buffer cimport PyBUF_FORMAT, PyBUF_STRIDES, PyBuffer_Release, PyObject_GetBuffer
 from libc.string cimport memcpy
 
-from voiceflow_core._kernels cimport (
-    F16, F32, F64, I8, I16, I32, I64, U8, U16, U32,
-    buffer_is_c_contiguous, contiguous_mono, contiguous_rows, is_c_contiguous, mono_rows,
-    mono_samples, repair_counts, sample_t,
-)
+from voiceflow_core._kernels cimport buffer_is_c_contiguous, contiguous_mono, repair_counts
 
 import numpy as np
 
@@ -186,70 +181,30 @@ cdef class RingBuffer:
         cdef float lim = check_limit(limit, "RingBuffer.write_sanitized")
         cdef int code
         x, code = check_samples(raw, "RingBuffer.write_sanitized", 1, 2)
-        cdef bint half = code == F16
         cdef repair_counts counts = repair_counts(0, 0, 0, 0)
         cdef Py_buffer source
-        cdef bint contiguous
         cdef Py_ssize_t frames, channels
         PyObject_GetBuffer(x, &source, PyBUF_STRIDES)
+        if not buffer_is_c_contiguous(&source):  # strided or Fortran order: a compact copy
+            PyBuffer_Release(&source)
+            x = np.ascontiguousarray(x)
+            PyObject_GetBuffer(x, &source, PyBUF_STRIDES)
         try:
-            contiguous = buffer_is_c_contiguous(&source)
-            if contiguous:
-                frames = source.shape[0]
-                channels = source.shape[1] if source.ndim == 2 else 1
-                if frames * channels >= _NOGIL_MIN:
-                    with nogil:
-                        PyThread_acquire_lock(self._lock, WAIT_LOCK)
-                        self._sanitize_in(<const char*>source.buf, code, frames, channels,
-                                          source.itemsize, lim, &counts)
-                        self._leave()
-                else:
-                    self._enter()
+            frames = source.shape[0]
+            channels = source.shape[1] if source.ndim == 2 else 1
+            if frames * channels >= _NOGIL_MIN:
+                with nogil:
+                    PyThread_acquire_lock(self._lock, WAIT_LOCK)
                     self._sanitize_in(<const char*>source.buf, code, frames, channels,
                                       source.itemsize, lim, &counts)
                     self._leave()
+            else:
+                self._enter()
+                self._sanitize_in(<const char*>source.buf, code, frames, channels,
+                                  source.itemsize, lim, &counts)
+                self._leave()
         finally:
             PyBuffer_Release(&source)
-        if contiguous:
-            pass
-        elif x.ndim == 1:
-            if code == F32:
-                _write_samples[float](self, x, half, lim, &counts)
-            elif code == I16:
-                _write_samples[int16_t](self, x, half, lim, &counts)
-            elif code == F64:
-                _write_samples[double](self, x, half, lim, &counts)
-            elif code == I32:
-                _write_samples[int32_t](self, x, half, lim, &counts)
-            elif code == I8:
-                _write_samples[int8_t](self, x, half, lim, &counts)
-            elif code == I64:
-                _write_samples[int64_t](self, x, half, lim, &counts)
-            elif code == U8:
-                _write_samples[uint8_t](self, x, half, lim, &counts)
-            elif code == U16 or code == F16:
-                _write_samples[uint16_t](self, x, half, lim, &counts)
-            else:
-                _write_samples[uint32_t](self, x, half, lim, &counts)
-        else:
-            if code == F32:
-                _write_rows[float](self, x, half, lim, &counts)
-            elif code == I16:
-                _write_rows[int16_t](self, x, half, lim, &counts)
-            elif code == F64:
-                _write_rows[double](self, x, half, lim, &counts)
-            elif code == I32:
-                _write_rows[int32_t](self, x, half, lim, &counts)
-            elif code == I8:
-                _write_rows[int8_t](self, x, half, lim, &counts)
-            elif code == I64:
-                _write_rows[int64_t](self, x, half, lim, &counts)
-            elif code == U8:
-                _write_rows[uint8_t](self, x, half, lim, &counts)
-            elif code == U16 or code == F16:
-                _write_rows[uint16_t](self, x, half, lim, &counts)
-            else:
-                _write_rows[uint32_t](self, x, half, lim, &counts)
         if counts.nan == 0 and counts.posinf == 0 and counts.neginf == 0 and counts.clipped == 0:
             return CLEAN
         return tuple.__new__(RepairCounts, (counts.nan, counts.posinf, counts.neginf, counts.clipped))
@@ -363,70 +318,3 @@ cdef class RingBuffer:
         cdef Py_ssize_t count = self._read(True, 0, self.capacity, target, &end)
         return target if count == target.shape[0] else target[:count]
 
-
-cdef void _write_rows(RingBuffer ring, const sample_t[:, :] x, bint half, float limit,
-                      repair_counts* counts):
-    cdef Py_ssize_t n = x.shape[0]
-    if n * x.shape[1] >= _NOGIL_MIN:
-        with nogil:
-            PyThread_acquire_lock(ring._lock, WAIT_LOCK)
-            _rows_into_ring(ring, x, half, limit, counts)
-            ring._leave()
-    else:
-        ring._enter()
-        _rows_into_ring(ring, x, half, limit, counts)
-        ring._leave()
-
-
-cdef void _rows_into_ring(RingBuffer ring, const sample_t[:, :] x, bint half, float limit,
-                          repair_counts* counts) noexcept nogil:
-    """Sanitize every frame of ``x`` into the storage (wrapping; an oversize block leaves its
-    newest ``capacity`` frames) -- every frame is counted; ``total`` advances by ``len(x)``."""
-    cdef Py_ssize_t n = x.shape[0]
-    cdef Py_ssize_t done = 0
-    cdef Py_ssize_t position = ring._total % ring.capacity
-    cdef Py_ssize_t part
-    cdef bint contiguous = n > 0 and is_c_contiguous(x)
-    while done < n:
-        part = min(n - done, ring.capacity - position)
-        if contiguous:
-            contiguous_rows(&x[done, 0], half, part, x.shape[1], &ring._storage[position], True,
-                            limit, counts)
-        else:
-            mono_rows(x, half, done, part, ring._storage, position, True, limit, counts)
-        done += part
-        position = 0
-    ring._total += n
-
-
-cdef void _write_samples(RingBuffer ring, const sample_t[:] x, bint half, float limit,
-                         repair_counts* counts):
-    cdef Py_ssize_t n = x.shape[0]
-    if n >= _NOGIL_MIN:
-        with nogil:
-            PyThread_acquire_lock(ring._lock, WAIT_LOCK)
-            _samples_into_ring(ring, x, half, limit, counts)
-            ring._leave()
-    else:
-        ring._enter()
-        _samples_into_ring(ring, x, half, limit, counts)
-        ring._leave()
-
-
-cdef void _samples_into_ring(RingBuffer ring, const sample_t[:] x, bint half, float limit,
-                             repair_counts* counts) noexcept nogil:
-    """The 1-D case of :func:`_rows_into_ring`."""
-    cdef Py_ssize_t n = x.shape[0]
-    cdef Py_ssize_t done = 0
-    cdef Py_ssize_t position = ring._total % ring.capacity
-    cdef Py_ssize_t part
-    cdef bint contiguous = x.strides[0] == sizeof(sample_t)
-    while done < n:
-        part = min(n - done, ring.capacity - position)
-        if contiguous:
-            contiguous_rows(&x[done], half, part, 1, &ring._storage[position], True, limit, counts)
-        else:
-            mono_samples(x, half, done, part, ring._storage, position, True, limit, counts)
-        done += part
-        position = 0
-    ring._total += n
