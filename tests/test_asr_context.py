@@ -88,3 +88,14 @@ def test_synthetic_pad_counts_recorded_trailing_silence():
     assert synthetic_pad_s(6.0, 4.0, None) == 6.0  # unknown speech end: full pad
     assert synthetic_pad_s(6.0, 10.0, 2.0) == MIN_SYNTHETIC_PAD_S  # long tail: still some digital silence
     assert synthetic_pad_s(1.0, 10.0, 2.0) == 1.0  # never more than asked
+
+
+@pytest.mark.parametrize("prompt_length, budget", [(1, 5), (1, 63), (1, 300), (3, 224), (120, 224), (225, 224)])
+def test_generation_limits_allow_exactly_the_budget_under_ctranslate2s_rule(prompt_length, budget):
+    from voiceflow._asr_decode import MAX_LENGTH, generation_limits
+
+    allowed, max_length = generation_limits(prompt_length, budget)
+    assert allowed == min(budget, MAX_LENGTH // 2, MAX_LENGTH - prompt_length)
+    assert max_length <= MAX_LENGTH
+    # CTranslate2's Whisper generates at most min(max_length // 2, max_length - prompt) new tokens
+    assert min(max_length // 2, max_length - prompt_length) == allowed

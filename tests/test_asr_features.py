@@ -39,3 +39,35 @@ def test_equals_extractor_property(n_samples, level):
 
 def test_silence_is_flat():
     assert np.ptp(silence_padded_log_mel(np.zeros(8000, np.float32), 600)) < 1e-6
+
+
+
+def test_banded_projection_is_the_exact_filter_product_rounded_once():
+    from voiceflow._asr_features import _mel_project
+
+    power = np.random.default_rng(5).random((201, 333)).astype(np.float32) * 100
+    exact = (mel_filters(80).astype(np.float64) @ power.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(_mel_project(power, 80), exact)
+
+
+_SPIN_PROBE = """
+import time, numpy as np
+from voiceflow._asr_features import silence_padded_log_mel
+audio = (0.1 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32)
+for _ in range(3):
+    silence_padded_log_mel(audio, 1000)
+start = time.process_time()
+time.sleep(0.2)
+print(time.process_time() - start)
+"""
+
+
+def test_features_leave_no_blas_thread_spinning():
+    """After the features are computed, the process is idle while the caller waits; a BLAS
+    matrix product would leave OpenBLAS/MKL workers spinning on the other cores (about one
+    core-second per second for tens of milliseconds)."""
+    import subprocess
+    import sys
+
+    busy = float(subprocess.run([sys.executable, "-c", _SPIN_PROBE], capture_output=True, text=True, check=True).stdout)
+    assert busy < 0.05, f"{busy * 1000:.0f} ms of CPU burnt during a 200 ms sleep after the features"

@@ -29,7 +29,7 @@ def test_every_preset_names_real_fields():
 def test_modes_differ_in_the_documented_direction():
     quality, balanced, speed = (Config.for_mode(m).asr for m in ("quality", "balanced", "speed"))
     assert speed.beam_size == 1 < balanced.beam_size <= quality.beam_size
-    assert balanced.context == speed.context == "adaptive"
+    assert quality.context == "full" and balanced.context == speed.context == "adaptive"
     assert len(quality.temperatures) > 1 and balanced.temperatures == (0.0,)
 
 

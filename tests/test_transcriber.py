@@ -376,3 +376,29 @@ def test_auto_locking_takes_the_lock_only_once_a_second_thread_calls():
         other.start()
         other.join()
         assert seen == [t._lock] and t._turn() is t._lock  # from now on, every caller serialises
+
+
+@pytest.mark.parametrize("budget", [4, 9])
+def test_a_decode_generates_its_whole_budget_and_says_so(transcriber, clips, monkeypatch, budget):
+    """A clip that needs more tokens than the budget uses exactly the budget and is flagged as
+    a runaway (CTranslate2 halves ``max_length``; a naive limit stopped at about half)."""
+    from voiceflow._asr_decode import DecodeOptions
+    from voiceflow._asr_features import silence_padded_log_mel
+
+    _, pcm, _ = clips("fasterwhisper_jfk")  # ~30 tokens
+    decoder = transcriber._decoder
+    lengths: list[int] = []
+    real = decoder._generate
+
+    def recording(*args, **kwargs):
+        tokens, *rest = real(*args, **kwargs)
+        lengths.append(len(tokens))
+        return (tokens, *rest)
+
+    monkeypatch.setattr(decoder, "_generate", recording)
+    options = DecodeOptions(beam_size=1, temperatures=(0.0,), best_of=5, budget=budget, log_prob_threshold=-1.0,
+                            no_speech_threshold=0.6, compression_ratio_threshold=2.4)
+    audio = pcm.astype(np.float32) / 32768
+    result = decoder.decode_window(silence_padded_log_mel(audio, 1700), decoder.prompt(), options, len(audio) / 16000)
+    assert lengths == [budget]
+    assert result.hit_budget

@@ -66,6 +66,18 @@ class DecodeOptions:
     this (or it is repetitive).  None: always beam search."""
 
 
+def generation_limits(prompt_length: int, budget: int) -> tuple[int, int]:
+    """``(new tokens allowed, max_length to pass)`` for a decode of at most ``budget`` new tokens.
+
+    CTranslate2's Whisper lets a decode generate ``min(max_length // 2, max_length -
+    prompt_length)`` new tokens (OpenAI's ``sample_len``: half the text context), so passing
+    ``prompt_length + budget`` would silently allow only about half the budget -- and a decode
+    cut short there would not look like one that ran out of budget.
+    """
+    allowed = max(1, min(budget, MAX_LENGTH // 2, MAX_LENGTH - prompt_length))
+    return allowed, max(2 * allowed, prompt_length + allowed)
+
+
 class WindowDecoder:
     """Encode + decode windows of one loaded ``faster_whisper.WhisperModel`` (English)."""
 
@@ -108,8 +120,7 @@ class WindowDecoder:
         encoder_output = self.encode(features)
         t1 = time.perf_counter()
         prompt = list(prompt)
-        max_length = min(MAX_LENGTH, len(prompt) + max(options.budget, 1))
-        budget = max_length - len(prompt)
+        budget, max_length = generation_limits(len(prompt), options.budget)
         candidates = []
         for temperature in options.temperatures:
             greedy_first = temperature == 0 and options.beam_size > 1 and options.beam_below_logprob is not None

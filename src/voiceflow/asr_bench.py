@@ -11,8 +11,8 @@ folder of ``*.wav`` clips with ``*.txt`` references, in one run:
 
 Every configuration runs in its own worker process (so RSS is per configuration), with all
 audio decoded before any timing starts.  The workers are driven in lockstep -- clip by clip,
-one configuration at a time, rotating the order -- so that load from other processes on a
-shared machine hits every configuration alike.  Prints a markdown table and writes it with a
+one configuration at a time, rotating the order, with a short pause between calls -- so that
+load from other processes on a shared machine hits every configuration alike.  Prints a markdown table and writes it with a
 latency-vs-WER chart (PNG) to ``--out``.
 """
 
@@ -34,6 +34,9 @@ PLAIN_1T = "plain-1thread"
 MODES = ("quality", "balanced", "speed")
 DEFAULT_CONFIGS = (PLAIN, PLAIN_1T, *MODES)
 SHORT_S = 12.0
+SETTLE_S = 0.25
+"""Pause after each timed call: a worker's BLAS/OpenMP threads keep spinning for tens of
+milliseconds after it answers, and would otherwise slow whichever configuration runs next."""
 
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -198,6 +201,7 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, log=
             reply = json.loads(proc.stdout.readline())
             texts[config][i] = reply["text"]
             seconds[config][i] = reply["seconds"]
+            time.sleep(SETTLE_S)
     peak = {}
     for config, proc in workers.items():
         proc.stdin.write("quit\n")

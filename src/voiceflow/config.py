@@ -44,9 +44,10 @@ class AsrConfig:
     """Adaptive context: a decode judged wrong is first redone (same rules) with this many
     seconds of silence after the speech, and only when that fails too with the full window;
     ``None`` (or not more than ``context_pad_s``): straight to the full window."""
-    max_tokens_per_s: float = 12.0
-    """Decode budget: at most ``max_tokens_per_s * seconds + max_tokens_base`` new tokens."""
-    max_tokens_base: int = 24
+    max_tokens_per_s: float = 8.0
+    """Decode budget: at most ``max_tokens_per_s * seconds + max_tokens_base`` new tokens (fast
+    speech with timestamps is ~6 tokens/s); a decode that uses it all counts as a runaway."""
+    max_tokens_base: int = 16
     temperatures: tuple[float, ...] = (0.0,)
     """Temperature fallback: decode again at the next temperature while the result is repetitive
     or its average log-probability is below ``log_prob_threshold``."""
@@ -174,7 +175,7 @@ def _sections(config: Config) -> dict[str, Any]:
 
 MODES: dict[str, dict[str, Any]] = {
     "quality": dict(
-        beam_size=5, beam_below_logprob=None, context="adaptive", context_pad_s=6.0, retry_pad_s=None,
+        beam_size=5, beam_below_logprob=None, context="full", context_pad_s=6.0, retry_pad_s=None,
         temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), workers=2,
     ),
     "balanced": dict(

@@ -36,7 +36,7 @@ import numpy as np
 
 from voiceflow import _asr_context
 from voiceflow._asr_chunking import make_vad
-from voiceflow._asr_decode import DecodeOptions, WindowDecoder, WindowResult
+from voiceflow._asr_decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult
 from voiceflow._asr_features import silence_padded_log_mel
 from voiceflow._asr_text import collapse_loops, words
 from voiceflow.audiofile import to_model_rate
@@ -307,7 +307,7 @@ class Transcriber:
             beam_size=asr.beam_size,
             temperatures=asr.temperatures,
             best_of=asr.best_of,
-            budget=_asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, 440),
+            budget=_asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2),
             log_prob_threshold=asr.log_prob_threshold,
             no_speech_threshold=asr.no_speech_threshold,
             compression_ratio_threshold=asr.compression_ratio_threshold,
@@ -385,15 +385,14 @@ class Transcriber:
     # --- warm-up and locking ----------------------------------------------------------------
     def _warm_up(self) -> None:
         """Encode and decode 1 s of synthetic voiced sound in the window a short utterance gets
-        (CTranslate2 allocates its buffers on the first call of each size)."""
+        with adaptive context (CTranslate2 prepares its kernels and buffers on the first call;
+        a short window does that without paying for a 30 s encode, also in ``context="full"``)."""
         t = np.arange(SAMPLE_RATE, dtype=np.float64) / SAMPLE_RATE
         voice = sum(np.sin(2 * np.pi * 140.0 * k * t) / k for k in range(1, 8))
         envelope = 0.5 * (1.0 - np.cos(2 * np.pi * 3.0 * t))  # three syllable-like bursts
         samples = (0.1 * voice * envelope).astype(np.float32)
         asr = self.config.asr
-        frames = _asr_context.FULL_FRAMES
-        if asr.context == "adaptive":
-            frames = _asr_context.window_frames(_asr_context.content_frames(len(samples)), asr.context_pad_s)
+        frames = _asr_context.window_frames(_asr_context.content_frames(len(samples)), asr.context_pad_s)
         options = DecodeOptions(
             beam_size=asr.beam_size, temperatures=(0.0,), best_of=asr.best_of, budget=8,
             log_prob_threshold=asr.log_prob_threshold, no_speech_threshold=asr.no_speech_threshold,
