@@ -136,12 +136,23 @@ def test_bad_arrays_raise_value_error(transcriber, audio, rate, match):
 
 
 def test_missing_and_undecodable_files(transcriber, tmp_path):
-    with pytest.raises(FileNotFoundError, match="not found"):
+    with pytest.raises(FileNotFoundError, match="no such file"):
         transcriber.transcribe(tmp_path / "missing.wav")
     junk = tmp_path / "junk.wav"
     junk.write_text("this is not audio")
-    with pytest.raises(ValueError, match="cannot decode"):
+    with pytest.raises(ValueError, match="not a readable audio file"):
         transcriber.transcribe(junk)
+    truncated = tmp_path / "truncated.wav"
+    with wave.open(str(truncated), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(16000, np.int16).tobytes())
+    truncated.write_bytes(truncated.read_bytes()[:20000])  # header promises more than is there
+    with pytest.raises(ValueError, match="truncated"):
+        transcriber.transcribe(truncated)
+    with pytest.raises(IsADirectoryError):
+        transcriber.transcribe(tmp_path)
 
 
 def test_reject_policy_raises_on_nan():

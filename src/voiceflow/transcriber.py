@@ -3,7 +3,7 @@
 One call, :meth:`Transcriber.transcribe`, takes an utterance (array at any rate, or a file path)
 and returns a :class:`Transcript`.  What happens inside, in order:
 
-1. **prepare** -- a path is decoded (``faster_whisper.decode_audio``); in an array NaN/inf
+1. **prepare** -- a path is read (``voiceflow.audiofile.read_audio``); in an array NaN/inf
    samples become 0, then ``voiceflow.audiofile.to_model_rate`` runs the audio guard (dtype,
    downmix, clipping or rejection) and resamples to 16 kHz;
 2. **gate** -- if the voice-activity backend finds no speech the model is not run at all and the
@@ -39,7 +39,7 @@ from voiceflow._asr_chunking import make_vad
 from voiceflow._asr_decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult
 from voiceflow._asr_features import silence_padded_log_mel
 from voiceflow._asr_text import collapse_loops, words
-from voiceflow.audiofile import to_model_rate
+from voiceflow.audiofile import read_audio, to_model_rate
 from voiceflow.config import Config
 from voiceflow.models import DEFAULT_MODEL, resolve_model
 
@@ -187,8 +187,11 @@ class Transcriber:
             hotwords: words/phrases to favour; not kept after the call.
 
         Returns a :class:`Transcript`; empty text for silence, noise or empty input.
-        Raises ``ValueError`` for a bad array/rate or an undecodable file,
-        ``FileNotFoundError`` for a missing file, ``RuntimeError`` after :meth:`close`.
+        Raises ``ValueError`` for a bad array/rate or an empty, truncated or undecodable file
+        (:class:`voiceflow.audiofile.AudioFileError`), ``FileNotFoundError`` /
+        ``IsADirectoryError`` for a missing path or a folder, ``RuntimeError`` after
+        :meth:`close`.  Files are read as :func:`voiceflow.audiofile.read_audio` reads them
+        (the same audio guard and policy as arrays).
         """
         started = time.perf_counter()
         if self._closed:
@@ -220,7 +223,7 @@ class Transcriber:
     def _prepare(self, audio: Any, sample_rate: int) -> np.ndarray:
         """16 kHz mono float32 samples, repaired; raises ValueError / FileNotFoundError."""
         if isinstance(audio, (str, bytes, os.PathLike)):
-            return _decode_file(os.fsdecode(audio))
+            return read_audio(os.fsdecode(audio), cfg=self.config)
         if not isinstance(audio, np.ndarray):
             raise ValueError(f"audio must be a numpy array or a file path, not {type(audio).__name__}")
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
@@ -459,21 +462,6 @@ def _silence_non_finite(audio: np.ndarray) -> np.ndarray:
     loud enough to drown the speech after Whisper's log-mel normalisation)."""
     bad = ~np.isfinite(audio)
     return np.where(bad, audio.dtype.type(0), audio) if bad.any() else audio
-
-
-def _decode_file(path: str) -> np.ndarray:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"audio file not found: {path!r}")
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a directory, not an audio file")
-    from faster_whisper import decode_audio
-
-    try:
-        samples = decode_audio(path, sampling_rate=SAMPLE_RATE)
-    except Exception as exc:  # PyAV raises many types (InvalidDataError, EOFError, ...)
-        raise ValueError(f"cannot decode audio file {path!r}: {type(exc).__name__}: {exc}") from exc
-    # decode_audio resamples to int16 and scales by 1/32768: finite, within [-1, 1), nothing to repair
-    return np.asarray(samples, dtype=np.float32)
 
 
 def _pick_device(device: str) -> str:
