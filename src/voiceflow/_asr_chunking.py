@@ -59,12 +59,15 @@ class EnergyVad:
 
     def has_speech(self, audio: np.ndarray) -> bool:
         """True unless the audio is silence, too short to frame, or stationary noise."""
-        return int(np.count_nonzero(self.speech_frames(audio))) >= MIN_SPEECH_FRAMES
+        return self.speech_end_s(audio) is not None
 
     def speech_end_s(self, audio: np.ndarray) -> float | None:
-        """Seconds at which the last speech frame ends, or None without speech."""
+        """Seconds at which the last speech frame ends; None when there is no speech (fewer
+        than ``MIN_SPEECH_FRAMES`` loud frames)."""
         loud = np.flatnonzero(self.speech_frames(audio))
-        return None if loud.size == 0 else (int(loud[-1]) * HOP + FRAME) / SAMPLE_RATE
+        if loud.size < MIN_SPEECH_FRAMES:
+            return None
+        return (int(loud[-1]) * HOP + FRAME) / SAMPLE_RATE
 
     def cut_points(self, audio: np.ndarray, max_samples: int) -> list[int]:
         """Split points (sample indices, increasing) giving chunks of ``<= max_samples``."""
@@ -100,9 +103,10 @@ class SileroVad:
         return [(s["start"], s["end"]) for s in self._spans(audio, self._options)]
 
     def has_speech(self, audio: np.ndarray) -> bool:
-        return bool(self.speech_spans(audio))
+        return self.speech_end_s(audio) is not None
 
     def speech_end_s(self, audio: np.ndarray) -> float | None:
+        """Seconds at which the last speech span ends, or None without speech."""
         spans = self.speech_spans(audio)
         return spans[-1][1] / SAMPLE_RATE if spans else None
 

@@ -251,20 +251,22 @@ class Transcriber:
         duration = len(samples) / SAMPLE_RATE
         clock = _Clock()
         segments: list[Segment] = []
-        if len(samples) and self._vad.has_speech(samples):
+        speech_end = self._vad.speech_end_s(samples) if len(samples) else None
+        if speech_end is not None:
             prompt_tokens = decoder.prompt(prompt, hotwords)
             max_samples = int(self.config.asr.max_chunk_s * SAMPLE_RATE)
             cuts = self._vad.cut_points(samples, max_samples)
-            bounds = [0, *cuts, len(samples)]
-            spans = [
-                (lo, hi) for lo, hi in zip(bounds, bounds[1:])
-                if len(bounds) == 2 or self._vad.has_speech(samples[lo:hi])
-            ]
+            if cuts:  # each chunk's own speech end; chunks without speech are skipped
+                bounds = [0, *cuts, len(samples)]
+                ends = [(lo, hi, self._vad.speech_end_s(samples[lo:hi])) for lo, hi in zip(bounds, bounds[1:])]
+                spans = [(lo, hi, end) for lo, hi, end in ends if end is not None]
+            else:
+                spans = [(0, len(samples), speech_end)]
             clocks = [_Clock() for _ in spans]
 
             def decode(i: int) -> WindowResult:
-                lo, hi = spans[i]
-                return self._decode_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i])
+                lo, hi, end = spans[i]
+                return self._decode_chunk(decoder, samples[lo:hi], end, prompt_tokens, clocks[i])
 
             parallel = min(self.config.asr.workers, len(spans))
             if parallel > 1:  # chunks are independent: one per CTranslate2 replica, longest first
@@ -274,7 +276,7 @@ class Transcriber:
                     results = [futures[i].result() for i in range(len(spans))]
             else:
                 results = [decode(i) for i in range(len(spans))]
-            for (lo, hi), result, chunk_clock in zip(spans, results, clocks):
+            for (lo, hi, _), result, chunk_clock in zip(spans, results, clocks):
                 clock.merge(chunk_clock)
                 segments.extend(self._accept(result, offset=lo / SAMPLE_RATE, length=(hi - lo) / SAMPLE_RATE))
         segments = _dedupe(segments)
@@ -288,12 +290,14 @@ class Transcriber:
             mode=self.mode,
         )
 
-    def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, prompt: list[int], clock: "_Clock") -> WindowResult:
-        """Adaptive context first, full window when the adaptive decode looks wrong."""
+    def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
+                      clock: "_Clock") -> WindowResult:
+        """Adaptive context first, full window when the adaptive decode looks wrong.
+
+        ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end."""
         asr = self.config.asr
         duration = len(chunk) / SAMPLE_RATE
         full_frames = _asr_context.FULL_FRAMES
-        speech_end = self._vad.speech_end_s(chunk)
 
         def frames_with_pad(pad_s: float) -> int:
             """Window for the chunk plus ``pad_s`` of silence after its speech."""
