@@ -72,11 +72,16 @@ def to_model_rate(audio: Any, sample_rate: int, where: str, cfg: Any = None) -> 
     """
     from voiceflow.guard import audio_validation_guard
 
-    samples = audio_validation_guard(audio, where, cfg=cfg)
-    if sample_rate != TARGET_RATE:
+    return resample_to_model_rate(audio_validation_guard(audio, where, cfg=cfg), sample_rate)
+
+
+def resample_to_model_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """1-D float32 ``samples`` at ``sample_rate`` Hz -> C-contiguous float32 at 16 kHz (soxr;
+    returned as they are when already at 16 kHz or empty)."""
+    if sample_rate != TARGET_RATE and samples.size:
         import soxr
 
-        samples = soxr.resample(samples, sample_rate, TARGET_RATE).astype(np.float32, copy=False)
+        samples = soxr.resample(samples, sample_rate, TARGET_RATE)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 

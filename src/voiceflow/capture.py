@@ -36,6 +36,7 @@ import numpy as np
 
 import voiceflow_core
 from voiceflow_core._results import CLEAN as _CLEAN  # the kernels' shared all-zero counts
+from voiceflow.audiofile import TARGET_RATE, resample_to_model_rate
 from voiceflow.devices import DeviceError, InputDevice, open_input_stream
 
 __all__ = ["BlockPool", "CaptureStats", "DeviceError", "Recorder", "OUTPUT_RATE"]
@@ -43,7 +44,7 @@ __all__ = ["BlockPool", "CaptureStats", "DeviceError", "Recorder", "OUTPUT_RATE"
 log = logging.getLogger("voiceflow.capture")
 
 
-OUTPUT_RATE = 16000
+OUTPUT_RATE = TARGET_RATE
 """Rate (Hz) of the audio :meth:`Recorder.stop` returns."""
 
 RING_HEADROOM_SECONDS = 8.0
@@ -266,8 +267,7 @@ class Recorder:
         self._utterances = 0
         self._recording = False
         self._max_reached = False
-        self._read_pos = 0  # ring position the utterance has been drained up to
-        self._floor = 0  # no utterance reaches back before this ring position
+        self._read_pos = 0  # ring position drained up to; between utterances, the pre-roll floor
         self._span = (0, 0)
         self._spill: _Spill | None = None
         self._max_samples = 0
@@ -384,7 +384,7 @@ class Recorder:
                 raise RuntimeError("already recording: call stop() first")
             now = self._ring.total
             held_from = now - self._ring.size
-            begin = max(now - int(round(used * self._rate)), self._floor, held_from)
+            begin = max(now - int(round(used * self._rate)), self._read_pos, held_from)
             self._read_pos = begin
             self._span = (begin, begin)
             self._spill = _Spill(self._pool)
@@ -408,11 +408,10 @@ class Recorder:
                 self._drain_locked()
                 self._recording = False
             spill, self._spill = self._spill, None
-            self._floor = self._read_pos
             self._span = (self._span[0], self._read_pos)
             self._utterances += 1
             audio = spill.collect()
-        return self._to_output_rate(audio)
+        return resample_to_model_rate(audio, self._rate)
 
     def cancel(self) -> None:
         """Discard the current utterance (if any) without returning it."""
@@ -420,16 +419,8 @@ class Recorder:
             if self._spill is not None:
                 self._drain_locked()
                 self._recording = False
-                self._floor = self._read_pos
                 self._spill.release()
                 self._spill = None
-
-    def _to_output_rate(self, audio: np.ndarray) -> np.ndarray:
-        if self._rate == OUTPUT_RATE or audio.size == 0:
-            return audio
-        import soxr
-
-        return np.ascontiguousarray(soxr.resample(audio, self._rate, OUTPUT_RATE), dtype=np.float32)
 
     # --- drain thread --------------------------------------------------------------------------
     def _drain_loop(self) -> None:
@@ -539,8 +530,8 @@ class Recorder:
         if self._ring is not None:
             window = self._ring.latest(self._level_scratch.shape[0], out=self._level_scratch)
             if window.size:
-                peak = float(np.max(np.abs(window)))
-                rms = float(np.sqrt(np.mean(np.square(window, dtype=np.float64))))
+                peak = voiceflow_core.scan(window, math.inf).peak
+                rms = float(voiceflow_core.frame_energy(window, window.size, window.size)[0])
         return CaptureStats(
             blocks=blocks, frames=self._frames, input_overflows=self._overflows,
             input_underflows=self._underflows, callback_errors=self._errors,

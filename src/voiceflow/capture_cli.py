@@ -75,10 +75,11 @@ def run_dictate(args: argparse.Namespace) -> int:
             return 2
     device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
     from voiceflow.capture import Recorder
+    from voiceflow.config import Config
     from voiceflow.devices import DeviceError
 
     vad = SilenceDetector(args.silence, args.threshold_db) if args.vad else None
-    recorder = Recorder(device=device, samplerate=args.samplerate)
+    recorder = Recorder.from_config(Config.for_mode(args.mode), device=device, samplerate=args.samplerate)
     try:
         recorder.open()  # before the model loads: fail fast, and the pre-roll starts filling
     except DeviceError as exc:
