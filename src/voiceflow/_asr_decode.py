@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import ctranslate2
 import numpy as np
@@ -64,6 +64,14 @@ class DecodeOptions:
     beam_below_logprob: float | None = None
     """Greedy first; beam search only when the greedy text's average log-probability is below
     this (or it is repetitive).  None: always beam search."""
+
+
+def is_silent(no_speech_prob: float, avg_logprob: float, thresholds: Any) -> bool:
+    """Whisper's silence rule: the no-speech token is likely *and* the text is unlikely.
+
+    ``thresholds``: anything with ``no_speech_threshold`` and ``log_prob_threshold``
+    (:class:`DecodeOptions`, ``AsrConfig``)."""
+    return no_speech_prob > thresholds.no_speech_threshold and avg_logprob < thresholds.log_prob_threshold
 
 
 def generation_limits(prompt_length: int, budget: int) -> tuple[int, int]:
@@ -134,10 +142,7 @@ class WindowDecoder:
                     encoder_output, prompt, options, temperature, max_length, beam_size=options.beam_size
                 )
                 text, hit_budget, repetitive = self._inspect(tokens, budget, options)
-            silent = (
-                no_speech_prob > options.no_speech_threshold
-                and avg_logprob < options.log_prob_threshold
-            )
+            silent = is_silent(no_speech_prob, avg_logprob, options)
             candidates.append((repetitive, avg_logprob, temperature, tokens, text, no_speech_prob, hit_budget))
             if silent or (not repetitive and avg_logprob >= options.log_prob_threshold):
                 chosen = candidates[-1]

@@ -143,11 +143,8 @@ def _init_worker(model: str, mode: str) -> None:
 
 
 def _transcribe_file(path: str) -> tuple[Any, str | None]:
-    from voiceflow.audiofile import read_audio
-
     try:
-        audio = read_audio(path, cfg=_worker_transcriber.config)
-        return _worker_transcriber.transcribe(audio, 16000), None
+        return _worker_transcriber.transcribe(path), None
     except Exception as error:  # noqa: BLE001
         return None, _describe(path, error)
 

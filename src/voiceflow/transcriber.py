@@ -36,7 +36,7 @@ import numpy as np
 
 from voiceflow import _asr_context
 from voiceflow._asr_chunking import make_vad
-from voiceflow._asr_decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult
+from voiceflow._asr_decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow._asr_features import silence_padded_log_mel
 from voiceflow._asr_text import collapse_loops, words
 from voiceflow.audiofile import read_audio, to_model_rate
@@ -310,15 +310,8 @@ class Transcriber:
         t0 = time.perf_counter()
         mel = silence_padded_log_mel(chunk, full_frames, self._n_mels)
         clock.features += time.perf_counter() - t0
-        options = DecodeOptions(
-            beam_size=asr.beam_size,
-            temperatures=asr.temperatures,
-            best_of=asr.best_of,
-            budget=_asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2),
-            log_prob_threshold=asr.log_prob_threshold,
-            no_speech_threshold=asr.no_speech_threshold,
-            compression_ratio_threshold=asr.compression_ratio_threshold,
-            beam_below_logprob=asr.beam_below_logprob,
+        options = self._options(
+            _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2)
         )
         if frames < full_frames:
             first = decoder.decode_window(
@@ -373,7 +366,7 @@ class Transcriber:
     def _accept(self, result: WindowResult, *, offset: float, length: float) -> list[Segment]:
         """Public segments of one window: silent windows dropped, loops collapsed, times
         clamped to the chunk (Whisper often ends the last segment in the padding)."""
-        if _is_silent(result, self.config.asr):
+        if is_silent(result.no_speech_prob, result.avg_logprob, self.config.asr):
             return []
         out = []
         for raw in result.segments:
@@ -398,18 +391,26 @@ class Transcriber:
         voice = sum(np.sin(2 * np.pi * 140.0 * k * t) / k for k in range(1, 8))
         envelope = 0.5 * (1.0 - np.cos(2 * np.pi * 3.0 * t))  # three syllable-like bursts
         samples = (0.1 * voice * envelope).astype(np.float32)
-        asr = self.config.asr
-        frames = _asr_context.window_frames(_asr_context.content_frames(len(samples)), asr.context_pad_s)
-        options = DecodeOptions(
-            beam_size=asr.beam_size, temperatures=(0.0,), best_of=asr.best_of, budget=8,
-            log_prob_threshold=asr.log_prob_threshold, no_speech_threshold=asr.no_speech_threshold,
-            compression_ratio_threshold=asr.compression_ratio_threshold,
-        )
+        frames = _asr_context.window_frames(_asr_context.content_frames(len(samples)), self.config.asr.context_pad_s)
         self._decoder.decode_window(
             silence_padded_log_mel(samples, frames, self._n_mels),
             self._decoder.prompt(),
-            options,
+            _first_temperature(self._options(budget=8)),
             1.0,
+        )
+
+    def _options(self, budget: int) -> DecodeOptions:
+        """This transcriber's decoding settings for a window allowed ``budget`` new tokens."""
+        asr = self.config.asr
+        return DecodeOptions(
+            beam_size=asr.beam_size,
+            temperatures=asr.temperatures,
+            best_of=asr.best_of,
+            budget=budget,
+            log_prob_threshold=asr.log_prob_threshold,
+            no_speech_threshold=asr.no_speech_threshold,
+            compression_ratio_threshold=asr.compression_ratio_threshold,
+            beam_below_logprob=asr.beam_below_logprob,
         )
 
     def _turn(self):
@@ -445,10 +446,6 @@ class _Clock:
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:
     return replace(options, temperatures=options.temperatures[:1])
-
-
-def _is_silent(result: WindowResult, asr) -> bool:
-    return result.no_speech_prob > asr.no_speech_threshold and result.avg_logprob < asr.log_prob_threshold
 
 
 def _dedupe(segments: list[Segment]) -> list[Segment]:
