@@ -168,7 +168,7 @@ def audio_validation_guard(
             if amplitude_warnings:
                 _warn_amplitude(operation_name, result, warn_above)
             return result
-        mono = _core.downmix(x, out=target) if x.ndim == 2 else _core.to_float32(x, out=target)
+        mono = _core.downmix(x, out=target)
     except ValueError as exc:  # only a bad `out` gets this far
         raise ValueError(f"[AudioGuard] {operation_name}: {exc}") from None
     found = _core.scan(mono, limit)

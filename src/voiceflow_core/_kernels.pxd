@@ -106,11 +106,6 @@ cdef inline void mono_repair(float* out, Py_ssize_t count, float limit,
         out[i] = repaired(out[i], limit, inf_value, counts)
 
 
-cdef inline bint is_c_contiguous(const sample_t[:, :] x) noexcept nogil:
-    return ((x.shape[1] == 1 or x.strides[1] == sizeof(sample_t)) and
-            (x.shape[0] < 2 or x.strides[0] == x.shape[1] * sizeof(sample_t)))
-
-
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef inline void stereo_float32_rows(const float* x, Py_ssize_t count, float* out, bint repair,

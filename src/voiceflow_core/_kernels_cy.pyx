@@ -17,7 +17,7 @@ from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, u
 from voiceflow_core._kernels cimport (
     F16, F32, F64, I8, I16, I32, I64, U8, U16, U32, UNSUPPORTED,
     FINITE_LIMIT_BITS, as_double, buffer_is_c_contiguous, contiguous_mono, contiguous_peak_bits,
-    float_from_bits, is_c_contiguous, repair_counts, sample_code, sample_t,
+    float_from_bits, repair_counts, sample_code, sample_t,
 )
 
 import operator
@@ -198,9 +198,6 @@ cdef inline void _scan_one(float v, float limit, scan_counts* r) noexcept nogil:
 cdef void _scan_rows(const sample_t[:, :] x, bint half, float limit,
                      scan_counts* r) noexcept nogil:
     cdef Py_ssize_t i, c
-    if x.shape[0] > 0 and is_c_contiguous(x):
-        if _settled_by_peak(&x[0, 0], half, x.shape[0] * x.shape[1], limit, r):
-            return
     for i in range(x.shape[0]):
         for c in range(x.shape[1]):
             _scan_one(<float>as_double(x[i, c], half), limit, r)
@@ -209,9 +206,6 @@ cdef void _scan_rows(const sample_t[:, :] x, bint half, float limit,
 cdef void _scan_samples(const sample_t[:] x, bint half, float limit,
                         scan_counts* r) noexcept nogil:
     cdef Py_ssize_t i
-    if x.shape[0] > 0 and x.strides[0] == sizeof(sample_t):
-        if _settled_by_peak(&x[0], half, x.shape[0], limit, r):
-            return
     for i in range(x.shape[0]):
         _scan_one(<float>as_double(x[i], half), limit, r)
 

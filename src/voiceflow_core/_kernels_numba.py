@@ -256,7 +256,7 @@ def _mono_entry_call(fast: tuple, x: np.ndarray, limit: float, out) -> tuple | N
     entry, offset, scale = fast
     # a Python float becomes the float32 argument by check_limit's round-to-nearest
     counts = entry(rows, offset, scale, out, True, limit)
-    return out, (CLEAN if counts == _NO_REPAIR else RepairCounts(*counts))
+    return out, _counts(counts)
 
 
 def to_float32(x, out=None) -> np.ndarray:
@@ -348,6 +348,9 @@ def warm_up() -> None:
         to_float32(block)
         repair_clip(block[:, 0].copy(), 1.0)
         RingBuffer(3).write_sanitized(block, 1.0)
+        block.setflags(write=False)  # read-only input (np.frombuffer of a stream's bytes) is
+        sanitize(block, 1.0)  # another numba type: compile it here, not in an audio callback
+        RingBuffer(3).write_sanitized(block, 1.0)
     for block in (np.zeros((4, 2), np.int16), np.zeros(4, np.int16)):
         _pcm16_pass(block, np.empty(4, np.float32), 1.0)
         block.setflags(write=False)  # e.g. np.frombuffer of a stream's bytes
@@ -361,7 +364,6 @@ def warm_up() -> None:
 _ndarray = np.ndarray
 _empty = np.empty
 _F32 = np.dtype(np.float32)
-_NO_REPAIR = (0, 0, 0, 0)
 _I16 = np.dtype(np.int16)
 _pcm16_ready = False  # warm_up has compiled _pcm16_pass's signatures and frozen them
 _MONO_ENTRY: dict[np.dtype, tuple] = {}
