@@ -141,3 +141,15 @@ def test_the_guard_policy_comes_from_cfg(tmp_path):
     np.testing.assert_array_equal(read_audio(path), np.array([0.1, 0.0, 0.2], np.float32))
     with pytest.raises(ValueError, match="NaN"):
         read_audio(path, cfg=Config(audio_guard_policy="reject"))
+
+
+def test_non_finite_samples_become_silence_not_clicks():
+    """NaN/inf carry no sound: 0 under the repair policy (the guard alone would make inf +-32,
+    a click that drowns the speech after Whisper's normalisation); reject still rejects."""
+    from voiceflow.audiofile import to_model_rate
+
+    audio = np.array([0.25, np.inf, np.nan, -np.inf, -0.5], np.float32)
+    np.testing.assert_array_equal(to_model_rate(audio, 16000, "test"), [0.25, 0, 0, 0, -0.5])
+    assert np.isinf(audio[1])  # the caller's array is untouched
+    with pytest.raises(ValueError, match="rejected"):
+        to_model_rate(audio, 16000, "test", cfg=Config(audio_guard_policy="reject"))

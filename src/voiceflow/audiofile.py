@@ -68,11 +68,23 @@ def to_model_rate(audio: Any, sample_rate: int, where: str, cfg: Any = None) -> 
 
     ``audio`` goes through the audio guard (downmix, integer PCM scaling, NaN/inf repair or
     rejection under ``cfg``'s policy; ``where`` names the caller in its messages), then soxr
-    resamples it from ``sample_rate`` Hz when that is not 16 kHz.
+    resamples it from ``sample_rate`` Hz when that is not 16 kHz.  Under the repair policy,
+    NaN/inf float samples become 0 first: they carry no sound, and the guard's +-32 for inf
+    would be a click loud enough to drown the speech after Whisper's log-mel normalisation.
     """
     from voiceflow.guard import audio_validation_guard
 
+    if getattr(cfg, "audio_guard_policy", "repair") != "reject":
+        audio = _silence_non_finite(audio)
     return resample_to_model_rate(audio_validation_guard(audio, where, cfg=cfg), sample_rate)
+
+
+def _silence_non_finite(audio: Any) -> Any:
+    """Float arrays with NaN/inf samples -> a copy with those samples 0; anything else as is."""
+    if not isinstance(audio, np.ndarray) or audio.dtype.kind != "f":
+        return audio
+    bad = ~np.isfinite(audio)
+    return np.where(bad, audio.dtype.type(0), audio) if bad.any() else audio
 
 
 def resample_to_model_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:

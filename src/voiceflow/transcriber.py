@@ -3,9 +3,9 @@
 One call, :meth:`Transcriber.transcribe`, takes an utterance (array at any rate, or a file path)
 and returns a :class:`Transcript`.  What happens inside, in order:
 
-1. **prepare** -- a path is read (``voiceflow.audiofile.read_audio``); in an array NaN/inf
-   samples become 0, then ``voiceflow.audiofile.to_model_rate`` runs the audio guard (dtype,
-   downmix, clipping or rejection) and resamples to 16 kHz;
+1. **prepare** -- ``voiceflow.audiofile.to_model_rate`` (behind ``read_audio`` for a path) sets
+   NaN/inf samples to 0, runs the audio guard (dtype, downmix, clipping or rejection) and
+   resamples to 16 kHz;
 2. **gate** -- if the voice-activity backend finds no speech the model is not run at all and the
    transcript is empty (no "Thank you." on silence);
 3. **split** -- audio longer than ``max_chunk_s`` is cut at pauses into chunks, decoded in
@@ -232,8 +232,6 @@ class Transcriber:
             raise ValueError(f"audio must be 1-D (frames,) or 2-D (frames, channels), got shape {audio.shape}")
         if audio.size == 0:
             return np.zeros(0, dtype=np.float32)
-        if self.config.audio_guard_policy != "reject" and audio.dtype.kind == "f":
-            audio = _silence_non_finite(audio)
         return to_model_rate(audio, int(sample_rate), "Transcriber.transcribe", cfg=self.config)
 
     # --- the model path ----------------------------------------------------------------------
@@ -456,13 +454,6 @@ def _dedupe(segments: list[Segment]) -> list[Segment]:
             continue
         out.append(seg)
     return out
-
-
-def _silence_non_finite(audio: np.ndarray) -> np.ndarray:
-    """NaN/inf samples carry no sound: make them 0 (the guard's +-32 for inf would be a click
-    loud enough to drown the speech after Whisper's log-mel normalisation)."""
-    bad = ~np.isfinite(audio)
-    return np.where(bad, audio.dtype.type(0), audio) if bad.any() else audio
 
 
 def _pick_device(device: str) -> str:
