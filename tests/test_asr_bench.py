@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -39,10 +41,11 @@ def test_percentile_interpolates():
 def test_table_and_chart(tmp_path):
     pytest.importorskip("matplotlib")
     rows = [Row("plain", 10.0, 0.3, 0.4, 0.05, 250, 1.2, 240), Row("speed", 40.0, 0.06, 0.09, 0.055, 255, 1.1, 238)]
-    table = markdown_table(rows, {"clips": ["a", "b"], "audio_s": 10.0, "n_short": 2})
+    table = markdown_table(rows, {"clips": ["a", "b"], "audio_s": 10.0, "n_short": 2, "repeats": 3})
     lines = table.splitlines()
     assert lines[2].startswith("| configuration |") and len(lines) == 6
     assert "| speed | 40.0 | 4.00 | 60 | 0.20 |" in table
+    assert "median of 3 timed calls" in lines[0]
     write_chart(rows, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -65,7 +68,11 @@ def test_end_to_end_on_one_clip(corpus, tmp_path):
     for suffix in (".wav", ".txt"):
         (clips / f"speechbrain_example1{suffix}").symlink_to(corpus / "clips" / f"speechbrain_example1{suffix}")
     out = tmp_path / "out"
-    assert asr_bench.main(["--corpus", str(clips), "--configs", "speed", "--cold-runs", "1", "--out", str(out)]) == 0
+    argv = ["--corpus", str(clips), "--configs", "speed", "--cold-runs", "1", "--repeats", "2", "--out", str(out)]
+    assert asr_bench.main(argv) == 0
     table = (out / "asr_results.md").read_text()
     assert "| speed |" in table
+    results = json.loads((out / "asr_results.json").read_text())
+    (times,) = results["repeat_seconds"]["speed"]
+    assert len(times) == 2 and results["seconds"]["speed"] == [statistics.median(times)]
     assert Path(out / "asr_latency_wer.png").stat().st_size > 1000

@@ -4,15 +4,18 @@ For each configuration (plain faster-whisper as its README shows for CPU, and ea
 folder of ``*.wav`` clips with ``*.txt`` references, in one run:
 
 * whole-corpus realtime factor (audio seconds / processing seconds),
-* median and p90 processing time for clips <= 12 s (the wait after the key is released),
-* WER (``whisper-normalizer``'s English normaliser, then ``jiwer``, corpus level),
+* median and p90 processing time for clips <= 12 s (the wait after the key is released); each
+  clip is timed ``--repeats`` times and its median time is the clip's time,
+* WER (``whisper-normalizer``'s English normaliser, then ``jiwer``, corpus level) of the first
+  call's texts,
 * peak RSS of the process that ran the configuration,
 * cold start: a fresh interpreter from ``import`` to the first text of a short clip.
 
 Every configuration runs in its own worker process (so RSS is per configuration), with all
 audio decoded before any timing starts.  The workers are driven in lockstep -- clip by clip,
-one configuration at a time, rotating the order, with a short pause between calls -- so that
-load from other processes on a shared machine hits every configuration alike.  Prints a markdown table and writes it with a
+one configuration at a time, rotating the order, with a short pause between calls, the whole
+corpus ``--repeats`` times -- so that load from other processes on a shared machine hits every
+configuration alike.  Prints a markdown table and writes it with a
 latency-vs-WER chart (PNG) to ``--out``.
 """
 
@@ -169,7 +172,10 @@ def corpus_wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     return float(jiwer.wer([r for r, _ in pairs], [h for _, h in pairs]))
 
 
-def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, log=print) -> tuple[list[Row], dict]:
+def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, repeats: int = 3,
+                  log=print) -> tuple[list[Row], dict]:
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, not {repeats}")
     clips = find_clips(corpus)
     if not clips:
         raise FileNotFoundError(f"no *.wav clips with .txt references in {corpus}")
@@ -190,18 +196,27 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, log=
         if not ready:
             raise RuntimeError(f"worker for {config!r} failed to start")
     texts = {c: [""] * len(clips) for c in configs}
-    seconds = {c: [0.0] * len(clips) for c in configs}
-    log(f"timing {len(clips)} clips x {len(configs)} configurations ...")
-    for i in range(len(clips)):
-        order = list(configs[i % len(configs):]) + list(configs[: i % len(configs)])
-        for config in order:
-            proc = workers[config]
-            proc.stdin.write(f"{i}\n")
-            proc.stdin.flush()
-            reply = json.loads(proc.stdout.readline())
-            texts[config][i] = reply["text"]
-            seconds[config][i] = reply["seconds"]
-            time.sleep(SETTLE_S)
+    timings: dict[str, list[list[float]]] = {c: [[] for _ in clips] for c in configs}
+    varied = {c: 0 for c in configs}
+    log(f"timing {len(clips)} clips x {len(configs)} configurations x {repeats} repeats ...")
+    for repeat in range(repeats):
+        for i in range(len(clips)):
+            shift = (i + repeat) % len(configs)
+            for config in list(configs[shift:]) + list(configs[:shift]):
+                proc = workers[config]
+                proc.stdin.write(f"{i}\n")
+                proc.stdin.flush()
+                reply = json.loads(proc.stdout.readline())
+                if repeat == 0:
+                    texts[config][i] = reply["text"]
+                elif reply["text"] != texts[config][i]:  # temperature sampling is random
+                    varied[config] += 1
+                timings[config][i].append(reply["seconds"])
+                time.sleep(SETTLE_S)
+    seconds = {c: [statistics.median(t) for t in timings[c]] for c in configs}
+    for config, count in varied.items():
+        if count:
+            log(f"{config}: {count} repeated call(s) gave another text (WER uses the first call's)")
     peak = {}
     for config, proc in workers.items():
         proc.stdin.write("quit\n")
@@ -230,6 +245,9 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, log=
         "durations": durations,
         "texts": texts,
         "seconds": seconds,
+        "repeat_seconds": timings,
+        "repeats": repeats,
+        "texts_varied": varied,
         "n_short": len(short),
         "audio_s": sum(durations),
     }
@@ -240,8 +258,8 @@ def markdown_table(rows: Sequence[Row], details: dict) -> str:
     base = next((r for r in rows if r.config == PLAIN), rows[0])
     lines = [
         f"Corpus: {len(details['clips'])} clips, {details['audio_s']:.0f} s of audio; "
-        f"{details['n_short']} clips <= {SHORT_S:.0f} s. Ratios are against `{base.config}` "
-        "measured in the same run.",
+        f"{details['n_short']} clips <= {SHORT_S:.0f} s; each clip's time is the median of "
+        f"{details['repeats']} timed calls. Ratios are against `{base.config}` measured in the same run.",
         "",
         "| configuration | realtime factor | x plain | median <=12 s (ms) | x plain | p90 <=12 s (ms) "
         "| WER % | x plain | peak RSS (MiB) | cold start (s) | cold RSS (MiB) |",
@@ -286,6 +304,8 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
                         help=f"comma-separated configurations (default {','.join(DEFAULT_CONFIGS)})")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per configuration (median)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed calls per clip and configuration (the clip's time is their median)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for asr_results.md, asr_results.json and asr_latency_wer.png "
                              "(default: docs/ of the checkout)")
@@ -317,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path(__file__).resolve().parents[2] / "docs"
     out.mkdir(parents=True, exist_ok=True)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    rows, details = run_benchmark(corpus, configs, cold_runs=args.cold_runs, log=log)
+    rows, details = run_benchmark(corpus, configs, cold_runs=args.cold_runs, repeats=args.repeats, log=log)
     table = markdown_table(rows, details)
     print(table)
     (out / "asr_results.md").write_text(table, encoding="utf-8")
