@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 
@@ -31,6 +32,7 @@ def test_modes_differ_in_the_documented_direction():
     assert speed.beam_size == 1 < balanced.beam_size <= quality.beam_size
     assert quality.context == "full" and balanced.context == speed.context == "adaptive"
     assert len(quality.temperatures) > 1 and balanced.temperatures == (0.0,)
+    assert quality.timestamps and balanced.timestamps and not speed.timestamps
 
 
 def test_overrides_reach_any_section_field_and_top_level_fields():
@@ -61,6 +63,10 @@ def test_transcriber_settings_follow_the_mode():
         assert t.config.asr.beam_size == MODES["speed"]["beam_size"]
         assert t.config.asr.context_pad_s == 5.0
         assert t.compute_type == "int8" and t.cpu_threads == 1 and t.device == "cpu"
+    with Transcriber(mode="quality") as t:  # every call encodes the 30 s window: two threads
+        assert t.cpu_threads == min(2, os.cpu_count() or 1)
+    with Transcriber(mode="quality", cpu_threads=1) as t:
+        assert t.cpu_threads == 1
     with pytest.raises(ValueError, match="unknown mode"):
         Transcriber(mode="fastest")
     with pytest.raises(ValueError, match="context"):

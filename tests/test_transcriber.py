@@ -304,6 +304,19 @@ def test_real_decoder_split_segments_on_crafted_tokens(transcriber):
     assert dec.split_segments([tb + 10, *hello], 3.0) == [RawSegment(0.2, 3.0, " Hello there.")]
 
 
+def test_text_only_decoding_is_one_segment_per_chunk(clips):
+    """``timestamps=False``: ``<|notimestamps|>`` ends the prompt; the text is right and each chunk
+    is one segment spanning it."""
+    _, pcm, reference = clips("fasterwhisper_jfk")
+    with Transcriber(mode="balanced", timestamps=False) as t:
+        assert t._decoder.prompt(timestamps=False)[-1] == t._decoder.tokenizer.no_timestamps
+        assert t._decoder.tokenizer.no_timestamps not in t._decoder.prompt()
+        transcript = t.transcribe(pcm, 16000)
+    assert wer(reference, transcript.text) <= 0.15, transcript.text
+    (segment,) = transcript.segments
+    assert segment.start == 0.0 and segment.end == pytest.approx(transcript.duration, abs=1e-3)
+
+
 def test_construction_warms_up_with_a_real_decode(monkeypatch):
     """The warm-up runs the same encode + decode path a call runs, so the first call is warm."""
     from voiceflow._asr_decode import WindowDecoder

@@ -20,6 +20,9 @@ first with more silence (``retry_pad_s``), then with the full window.  Rules, ea
   heard the speech end: the decoder stopped early and dropped the last words;
 * ``"low_logprob"`` -- average token log-probability below the configured threshold (the
   same test Whisper uses to trigger its temperature fallback).
+
+``"padding"`` and ``"uncovered"`` read the timestamp tokens; a text-only decode
+(``timestamps=False``) is one segment spanning the window's audio, which neither can flag.
 """
 
 from __future__ import annotations

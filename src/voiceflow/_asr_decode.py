@@ -98,8 +98,10 @@ class WindowDecoder:
         self.timestamp_begin = self.tokenizer.timestamp_begin
         self.eot = self.tokenizer.eot
 
-    def prompt(self, previous_text: str | None = None, hotwords: str | None = None) -> list[int]:
-        """Decoder prompt: optional hotwords and previous text, then the start-of-transcript."""
+    def prompt(self, previous_text: str | None = None, hotwords: str | None = None, *,
+               timestamps: bool = True) -> list[int]:
+        """Decoder prompt: optional hotwords and previous text, then the start-of-transcript
+        (and ``<|notimestamps|>`` when ``timestamps`` is false: text-only decoding)."""
         tokens: list[int] = []
         if previous_text or hotwords:
             tokens.append(self.tokenizer.sot_prev)
@@ -109,6 +111,8 @@ class WindowDecoder:
             if previous_text:
                 tokens.extend(self.tokenizer.encode(" " + previous_text.strip())[-budget:])
         tokens.extend(self.tokenizer.sot_sequence)
+        if not timestamps:
+            tokens.append(self.tokenizer.no_timestamps)
         return tokens
 
     def encode(self, features: np.ndarray) -> ctranslate2.StorageView:

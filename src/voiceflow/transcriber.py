@@ -104,8 +104,10 @@ class Transcriber:
         mode: ``"quality"``, ``"balanced"`` or ``"speed"`` (presets in ``voiceflow.config.MODES``).
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
         compute_type: ``"auto"`` (``int8`` on CPU, ``float16`` on CUDA) or any CTranslate2 type.
-        cpu_threads: threads per decode; ``None`` = 1 (fastest on small machines, and leaves
-            cores for concurrent callers and the audio thread).
+        cpu_threads: threads per encode/decode; ``None`` = 1 with the adaptive context (its
+            time is mostly the decoder, which one thread runs fastest, and it leaves cores for
+            concurrent callers and the audio thread), 2 (at most the CPU count) with
+            ``context="full"``/``"both"``, whose 30 s encoder is compute-bound and splits well.
         config: a full :class:`~voiceflow.config.Config`; replaces ``mode``'s preset.
         **overrides: any ``Config`` or ``AsrConfig`` field, applied on top.
 
@@ -151,7 +153,7 @@ class Transcriber:
         self.model_path = resolve_model(model)
         self.device = _pick_device(device)
         self.compute_type = _pick_compute_type(compute_type, self.device)
-        self.cpu_threads = 1 if cpu_threads is None else int(cpu_threads)
+        self.cpu_threads = _default_threads(asr.context) if cpu_threads is None else int(cpu_threads)
         self._whisper = WhisperModel(
             self.model_path,
             device=self.device,
@@ -251,7 +253,7 @@ class Transcriber:
         segments: list[Segment] = []
         speech_end = self._vad.speech_end_s(samples) if len(samples) else None
         if speech_end is not None:
-            prompt_tokens = decoder.prompt(prompt, hotwords)
+            prompt_tokens = decoder.prompt(prompt, hotwords, timestamps=self.config.asr.timestamps)
             max_samples = int(self.config.asr.max_chunk_s * SAMPLE_RATE)
             cuts = self._vad.cut_points(samples, max_samples)
             if cuts:  # each chunk's own speech end; chunks without speech are skipped
@@ -392,7 +394,7 @@ class Transcriber:
         frames = _asr_context.window_frames(_asr_context.content_frames(len(samples)), self.config.asr.context_pad_s)
         self._decoder.decode_window(
             silence_padded_log_mel(samples, frames, self._n_mels),
-            self._decoder.prompt(),
+            self._decoder.prompt(timestamps=self.config.asr.timestamps),
             _first_temperature(self._options(budget=8)),
             1.0,
         )
@@ -454,6 +456,11 @@ def _dedupe(segments: list[Segment]) -> list[Segment]:
             continue
         out.append(seg)
     return out
+
+
+def _default_threads(context: str) -> int:
+    """1 for the adaptive context; 2 (at most the CPU count) when every call encodes 30 s."""
+    return 1 if context == "adaptive" else min(2, os.cpu_count() or 1)
 
 
 def _pick_device(device: str) -> str:
