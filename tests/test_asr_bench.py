@@ -58,6 +58,8 @@ def test_cli_parser_and_bad_arguments(tmp_path, capsys):
     assert args.func(args) == 2 and "not found" in capsys.readouterr().err
     args = parser.parse_args(["asr", "--corpus", str(tmp_path), "--configs", "warp"])
     assert args.func(args) == 2 and "unknown configuration" in capsys.readouterr().err
+    args = parser.parse_args(["asr", "--corpus", str(tmp_path), "--repeats", "0"])
+    assert args.func(args) == 2 and "--repeats must be at least 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow

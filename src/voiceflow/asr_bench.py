@@ -334,6 +334,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"voiceflow bench asr: unknown configuration(s) {unknown}; choose from {DEFAULT_CONFIGS}",
               file=sys.stderr)
         return 2
+    if args.repeats < 1:
+        print(f"voiceflow bench asr: --repeats must be at least 1, not {args.repeats}", file=sys.stderr)
+        return 2
     out = args.out or Path(__file__).resolve().parents[2] / "docs"
     out.mkdir(parents=True, exist_ok=True)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
