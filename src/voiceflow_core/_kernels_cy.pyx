@@ -378,31 +378,40 @@ cdef void _run_contiguous_mono(const void* data, int code, Py_ssize_t frames,
         contiguous_mono(data, code, frames, channels, out, repair, limit, counts)
 
 
+cdef object _mono_into(Py_buffer* source, int code, object out, bint repair, float limit,
+                       repair_counts* counts, str kernel):
+    """Mono float32 of the C-contiguous 1-D or 2-D ``source`` into ``out`` (new when None,
+    else checked), which is returned."""
+    cdef Py_buffer target
+    cdef Py_ssize_t frames = source.shape[0]
+    cdef Py_ssize_t channels = source.shape[1] if source.ndim == 2 else 1
+    if out is None:
+        out = _empty(frames, _float32)
+        PyObject_GetBuffer(out, &target, PyBUF_WRITABLE)  # ours: float32, (frames,)
+    else:
+        _acquire_out(out, &target, frames, kernel)
+    try:
+        _run_contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
+                             limit, counts)
+    finally:
+        PyBuffer_Release(&target)
+    return out
+
+
 cdef object _mono_entry(object x, int code, object out, bint repair, float limit,
                         repair_counts* counts, str kernel):
     """The body of downmix / repair_clip / sanitize / to_float32 (1-D): ``x`` (1-D or 2-D,
     checked) -> mono float32 in ``out`` (new when None), which is returned."""
-    cdef Py_buffer source, target
-    cdef Py_ssize_t frames, channels
+    cdef Py_buffer source
     PyObject_GetBuffer(x, &source, PyBUF_STRIDES)
     if not buffer_is_c_contiguous(&source):  # strided or Fortran order: a compact copy
         PyBuffer_Release(&source)
         x = np.ascontiguousarray(x)
         PyObject_GetBuffer(x, &source, PyBUF_STRIDES)
     try:
-        frames = source.shape[0]
-        channels = source.shape[1] if source.ndim == 2 else 1
-        if out is None:
-            out = _empty(frames, _float32)
-        _acquire_out(out, &target, frames, kernel)
-        try:
-            _run_contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
-                                 limit, counts)
-        finally:
-            PyBuffer_Release(&target)
+        return _mono_into(&source, code, out, repair, limit, counts, kernel)
     finally:
         PyBuffer_Release(&source)
-    return out
 
 
 cdef int _format_code(const char* fmt, Py_ssize_t itemsize) noexcept nogil:
@@ -430,8 +439,7 @@ cdef object _contiguous_entry(object x, object out, bint repair, float limit,
     exact ndarray, C-contiguous, 1-D or 2-D with at least one channel, of a supported dtype in
     native order.  Returns None (having done nothing) for any other ``x``; the caller then
     takes the checked path."""
-    cdef Py_buffer source, target
-    cdef Py_ssize_t frames, channels
+    cdef Py_buffer source
     cdef int code
     if type(x) is not _ndarray:
         return None
@@ -442,25 +450,11 @@ cdef object _contiguous_entry(object x, object out, bint repair, float limit,
     try:
         code = _format_code(source.format, source.itemsize)
         if (code == UNSUPPORTED or source.ndim < 1 or source.ndim > 2
-                or not buffer_is_c_contiguous(&source)):
+                or (source.ndim == 2 and source.shape[1] == 0) or not buffer_is_c_contiguous(&source)):
             return None
-        frames = source.shape[0]
-        channels = source.shape[1] if source.ndim == 2 else 1
-        if channels == 0:
-            return None
-        if out is None:
-            out = _empty(frames, _float32)
-            PyObject_GetBuffer(out, &target, PyBUF_WRITABLE)  # ours: float32, (frames,)
-        else:
-            _acquire_out(out, &target, frames, kernel)
-        try:
-            _run_contiguous_mono(source.buf, code, frames, channels, <float*>target.buf, repair,
-                                 limit, counts)
-        finally:
-            PyBuffer_Release(&target)
+        return _mono_into(&source, code, out, repair, limit, counts, kernel)
     finally:
         PyBuffer_Release(&source)
-    return out
 
 
 # --- public kernels -------------------------------------------------------------------------------
