@@ -106,7 +106,7 @@ class Transcriber:
         compute_type: ``"auto"`` (``int8`` on CPU, ``float16`` on CUDA) or any CTranslate2 type.
         cpu_threads: threads per encode/decode; ``None`` = 1 with the adaptive context (its
             time is mostly the decoder, which one thread runs fastest, and it leaves cores for
-            concurrent callers and the audio thread), 2 (at most the CPU count) with
+            concurrent callers and the audio thread), 2 (at most the usable cores) with
             ``context="full"``/``"both"``, whose 30 s encoder is compute-bound and splits well.
         config: a full :class:`~voiceflow.config.Config`; replaces ``mode``'s preset.
         **overrides: any ``Config`` or ``AsrConfig`` field, applied on top.
@@ -347,12 +347,13 @@ class Transcriber:
             return full
         full = decoder.decode_window(mel, prompt, options, duration)
         clock.add(full)
-        short_frames = frames_with_pad(asr.context_pad_s)
-        if asr.context == "both" and short_frames < full_frames:  # the likelier of the two windows
-            short = decoder.decode_window(mel[:, :short_frames], prompt, options, duration)
-            clock.add(short)
-            if short.avg_logprob > full.avg_logprob and self._judge(short, duration, speech_end) is None:
-                return short
+        if asr.context == "both":  # the likelier of the two windows
+            short_frames = frames_with_pad(asr.context_pad_s)
+            if short_frames < full_frames:
+                short = decoder.decode_window(mel[:, :short_frames], prompt, options, duration)
+                clock.add(short)
+                if short.avg_logprob > full.avg_logprob and self._judge(short, duration, speech_end) is None:
+                    return short
         return full
 
     def _judge(self, result: WindowResult, duration: float, speech_end: float | None) -> str | None:
@@ -459,8 +460,14 @@ def _dedupe(segments: list[Segment]) -> list[Segment]:
 
 
 def _default_threads(context: str) -> int:
-    """1 for the adaptive context; 2 (at most the CPU count) when every call encodes 30 s."""
-    return 1 if context == "adaptive" else min(2, os.cpu_count() or 1)
+    """1 for the adaptive context; 2 (at most the usable cores) when every call encodes 30 s."""
+    if context == "adaptive":
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))  # what this process may run on, not the machine
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return min(2, cores)
 
 
 def _pick_device(device: str) -> str:
