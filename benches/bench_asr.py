@@ -2,12 +2,12 @@
 
     python benches/bench_asr.py [--corpus ../shared/corpus/clips] [--configs plain,balanced]
 
-Same as ``voiceflow bench asr``; see ``voiceflow.asr_bench`` for what is measured and how.
+Same as ``voiceflow bench asr``; see ``voiceflow.bench.asr`` for what is measured and how.
 """
 
 import sys
 
-from voiceflow.asr_bench import main
+from voiceflow.bench.asr import main
 
 if __name__ == "__main__":
     sys.exit(main())

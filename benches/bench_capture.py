@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import _old_voiceflow as old  # noqa: E402
 
 import voiceflow_core  # noqa: E402
-from voiceflow.capture import Recorder  # noqa: E402
+from voiceflow.capture.recorder import Recorder  # noqa: E402
 
 RATE = 16000
 SHORT_CLIPS = ("pocketsphinx_goforward", "speechbrain_example2", "pocketsphinx_cards-005",
@@ -196,7 +196,7 @@ def bench_latency(pulse, transcriber, corpus: Path, repeats: int, tail: float = 
     transcription follows an idle gap as long as the audio, as the device ones do (the CPU
     caches are as cold), and the device runs wait ``tail`` seconds after paplay returns (the
     stream's input latency) before releasing."""
-    from voiceflow.pipeline import PipelinedTranscriber
+    from voiceflow.asr.pipeline import PipelinedTranscriber
 
     times: dict[str, list[float]] = {k: [] for k in ("same", "file", "device", "pipeline", "stop")}
     seconds: list[float] = []
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"_Device benchmarks skipped: {reason}._")
         return 0
     pulse = _pulse.shared_server()
-    from voiceflow.transcriber import Transcriber
+    from voiceflow.asr.transcriber import Transcriber
 
     with Transcriber() as transcriber:
         print("## Overflows under concurrent ASR load (PulseAudio device, 16 kHz, 512-frame blocks)\n")

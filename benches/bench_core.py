@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _old_voiceflow as old  # noqa: E402
 
 import voiceflow_core  # noqa: E402
-from voiceflow.guard import audio_validation_guard  # noqa: E402
-from voiceflow.ring import BoundedRingBuffer  # noqa: E402
+from voiceflow.audio.guard import audio_validation_guard  # noqa: E402
+from voiceflow.audio.ring import BoundedRingBuffer  # noqa: E402
 
 BLOCK = 512
 LONG = 480_000

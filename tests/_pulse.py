@@ -213,7 +213,7 @@ def shared_server() -> PulseServer:
 # --- audio helpers for the capture tests ---------------------------------------------------------
 def load_clip(path: str | os.PathLike) -> "np.ndarray":
     """A corpus clip as the float32 16 kHz mono samples the capture is compared with."""
-    from voiceflow.audiofile import read_audio
+    from voiceflow.audio.file import read_audio
 
     return read_audio(path)
 
@@ -268,9 +268,9 @@ def transcriber_or_skip():
 
     if _transcriber is None:
         try:
-            from voiceflow.transcriber import Transcriber
+            from voiceflow.asr.transcriber import Transcriber
         except ImportError as exc:
-            pytest.skip(f"voiceflow.transcriber unavailable: {exc}")
+            pytest.skip(f"voiceflow.asr.transcriber unavailable: {exc}")
         _transcriber = Transcriber()
         atexit.register(_transcriber.close)
     return _transcriber

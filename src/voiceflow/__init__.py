@@ -11,30 +11,30 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from voiceflow.config import MODES, AsrConfig, CaptureConfig, Config
-from voiceflow.guard import audio_validation_guard
-from voiceflow.ring import BoundedRingBuffer
-from voiceflow.validator import SmartAudioValidator
+from voiceflow.audio.guard import audio_validation_guard
+from voiceflow.audio.ring import BoundedRingBuffer
+from voiceflow.audio.validator import SmartAudioValidator
 
 if TYPE_CHECKING:
-    from voiceflow.capture import CaptureStats, Recorder
-    from voiceflow.devices import DeviceError
-    from voiceflow.pipeline import PipelinedTranscriber, PipelineResult
-    from voiceflow.transcriber import Segment, Timings, Transcriber, Transcript
+    from voiceflow.capture.recorder import CaptureStats, Recorder
+    from voiceflow.capture.devices import DeviceError
+    from voiceflow.asr.pipeline import PipelinedTranscriber, PipelineResult
+    from voiceflow.asr.transcriber import Segment, Timings, Transcriber, Transcript
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "resolve_model": "voiceflow.models",
-    "ModelNotFoundError": "voiceflow.models",
-    "Transcriber": "voiceflow.transcriber",
-    "Transcript": "voiceflow.transcriber",
-    "Segment": "voiceflow.transcriber",
-    "Timings": "voiceflow.transcriber",
-    "PipelinedTranscriber": "voiceflow.pipeline",
-    "PipelineResult": "voiceflow.pipeline",
-    "Recorder": "voiceflow.capture",
-    "CaptureStats": "voiceflow.capture",
-    "DeviceError": "voiceflow.devices",
+    "resolve_model": "voiceflow.asr.models",
+    "ModelNotFoundError": "voiceflow.asr.models",
+    "Transcriber": "voiceflow.asr.transcriber",
+    "Transcript": "voiceflow.asr.transcriber",
+    "Segment": "voiceflow.asr.transcriber",
+    "Timings": "voiceflow.asr.transcriber",
+    "PipelinedTranscriber": "voiceflow.asr.pipeline",
+    "PipelineResult": "voiceflow.asr.pipeline",
+    "Recorder": "voiceflow.capture.recorder",
+    "CaptureStats": "voiceflow.capture.recorder",
+    "DeviceError": "voiceflow.capture.devices",
 }
 
 __all__ = [

@@ -1,0 +1,93 @@
+"""Adaptive encoder context: encode the utterance plus a little silence, not a 30 s window.
+
+Whisper pads every input to 30 s (3000 mel frames) and the encoder pays for all of them.
+CTranslate2's encoder accepts fewer frames, so a 3 s utterance is encoded with just enough
+digital silence appended that ``context_pad_s`` of silence follows the end of the speech
+(:func:`synthetic_pad_s`; the same silence OpenAI's Whisper pads with, so the first frames are
+identical to the full window's features).
+
+The decoder was trained on 30 s windows and can misbehave when the window ends soon after the
+speech: it may repeat the utterance, run on, or put text where there is only padding.
+:func:`judge` names the symptom (or returns ``None``) so the caller can re-decode that clip,
+first with more silence (``retry_pad_s``), then with the full window.  Rules, each principled rather than fitted:
+
+* ``"budget"`` -- no end-of-text within the duration-bounded token budget (runaway);
+* ``"loop"`` -- a back-to-back repeated phrase (:func:`voiceflow.asr.text.find_loop`) or a
+  gzip compression ratio above Whisper's own threshold;
+* ``"padding"`` -- a segment that *starts* in the padding, after the audio ended (speech
+  cannot begin where there is only silence);
+* ``"uncovered"`` -- the text ends (last timestamp) well before the voice-activity detector
+  heard the speech end: the decoder stopped early and dropped the last words;
+* ``"low_logprob"`` -- average token log-probability below the configured threshold (the
+  same test Whisper uses to trigger its temperature fallback).
+
+``"padding"`` and ``"uncovered"`` read the timestamp tokens; a text-only decode
+(``timestamps=False``) is one segment spanning the window's audio, which neither can flag.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voiceflow.asr.text import compression_ratio, find_loop
+
+if TYPE_CHECKING:
+    from voiceflow.asr.decode import WindowResult
+
+FULL_FRAMES = 3000  # Whisper's 30 s window, 10 ms per mel frame
+FRAMES_PER_SECOND = 100
+PADDING_START_TOLERANCE_S = 0.5
+UNCOVERED_SPEECH_TOLERANCE_S = 0.5
+MIN_SYNTHETIC_PAD_S = 2.0
+
+
+def window_frames(content_frames: int, pad_s: float) -> int:
+    """Mel frames to encode for ``content_frames`` of audio plus ``pad_s`` of padding.
+
+    Even (the encoder's convolution has stride 2) and at most the full window.
+    """
+    frames = content_frames + int(round(pad_s * FRAMES_PER_SECOND))
+    frames += frames % 2
+    return min(max(frames, 2), FULL_FRAMES)
+
+
+def synthetic_pad_s(context_pad_s: float, duration_s: float, speech_end_s: float | None) -> float:
+    """Seconds of silence to append so that ``context_pad_s`` of silence follows the speech.
+
+    Silence already recorded after the speech counts (push-to-talk clips usually end with
+    some), but at least ``MIN_SYNTHETIC_PAD_S`` is appended: recorded room noise is not the
+    digital silence Whisper's padding is.
+    """
+    trailing = 0.0 if speech_end_s is None else max(duration_s - speech_end_s, 0.0)
+    return max(context_pad_s - trailing, min(MIN_SYNTHETIC_PAD_S, context_pad_s))
+
+
+def content_frames(n_samples: int, hop: int = 160) -> int:
+    """Mel frames that carry audio (ceil of samples / hop)."""
+    return -(-n_samples // hop)
+
+
+def token_budget(duration_s: float, per_second: float, base: int, limit: int) -> int:
+    """New tokens allowed for ``duration_s`` of audio (fast speech is ~5 tokens/s)."""
+    return int(min(limit, base + per_second * max(duration_s, 0.0)))
+
+
+def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | None,
+          compression_threshold: float, log_prob_threshold: float) -> str | None:
+    """Why this adaptive-context decode should be redone with the full window, or ``None``.
+
+    ``speech_end_s``: where the voice-activity detector heard the speech end (None: unknown).
+    """
+    if result.hit_budget:
+        return "budget"
+    if result.text.strip():
+        if find_loop(result.text) is not None or compression_ratio(result.text) > compression_threshold:
+            return "loop"
+    if any(seg.start > duration_s + PADDING_START_TOLERANCE_S for seg in result.segments):
+        return "padding"
+    if speech_end_s is not None and result.segments:
+        if result.segments[-1].end < speech_end_s - UNCOVERED_SPEECH_TOLERANCE_S:
+            return "uncovered"
+    if result.avg_logprob < log_prob_threshold:
+        return "low_logprob"
+    return None

@@ -1,0 +1,225 @@
+"""One Whisper window through CTranslate2: encode, decode (with temperature fallback), segment.
+
+This drives ``ctranslate2.models.Whisper`` directly instead of faster-whisper's lazy segment
+generator, so a window is encoded and decoded completely inside one call (nothing is left to
+run while a caller iterates), the encoder can take fewer than 3000 frames, and the decode length
+is bounded by the audio's duration.  Every method is safe to call from several threads at once:
+the decoder holds no per-call state and CTranslate2 queues concurrent calls on its workers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import ctranslate2
+import numpy as np
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
+
+from voiceflow.asr.text import compression_ratio, find_loop
+
+TIME_PRECISION = 0.02  # seconds per timestamp token
+MAX_LENGTH = 448  # Whisper's decoder context
+MAX_INITIAL_TIMESTAMP_INDEX = 50  # first segment starts within 1 s, as in Whisper
+
+
+@dataclass(frozen=True)
+class RawSegment:
+    """Text between two timestamp tokens; times in seconds from the window start."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """The chosen decode of one window."""
+
+    segments: tuple[RawSegment, ...]
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    hit_budget: bool
+    """No end-of-text within the token budget (a runaway decode)."""
+    temperature: float
+    frames: int
+    """Mel frames the encoder processed."""
+    encode_s: float
+    decode_s: float
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    beam_size: int
+    temperatures: tuple[float, ...]
+    best_of: int
+    budget: int
+    """Most new tokens."""
+    log_prob_threshold: float
+    no_speech_threshold: float
+    compression_ratio_threshold: float
+    beam_below_logprob: float | None = None
+    """Greedy first; beam search only when the greedy text's average log-probability is below
+    this (or it is repetitive).  None: always beam search."""
+
+
+def is_silent(no_speech_prob: float, avg_logprob: float, thresholds: Any) -> bool:
+    """Whisper's silence rule: the no-speech token is likely *and* the text is unlikely.
+
+    ``thresholds``: anything with ``no_speech_threshold`` and ``log_prob_threshold``
+    (:class:`DecodeOptions`, ``AsrConfig``)."""
+    return no_speech_prob > thresholds.no_speech_threshold and avg_logprob < thresholds.log_prob_threshold
+
+
+def generation_limits(prompt_length: int, budget: int) -> tuple[int, int]:
+    """``(new tokens allowed, max_length to pass)`` for a decode of at most ``budget`` new tokens.
+
+    CTranslate2's Whisper lets a decode generate ``min(max_length // 2, max_length -
+    prompt_length)`` new tokens (OpenAI's ``sample_len``: half the text context), so passing
+    ``prompt_length + budget`` would silently allow only about half the budget -- and a decode
+    cut short there would not look like one that ran out of budget.
+    """
+    allowed = max(1, min(budget, MAX_LENGTH // 2, MAX_LENGTH - prompt_length))
+    return allowed, max(2 * allowed, prompt_length + allowed)
+
+
+class WindowDecoder:
+    """Encode + decode windows of one loaded ``faster_whisper.WhisperModel`` (English)."""
+
+    def __init__(self, whisper_model) -> None:
+        self.model: ctranslate2.models.Whisper = whisper_model.model
+        self.tokenizer = Tokenizer(
+            whisper_model.hf_tokenizer, self.model.is_multilingual, task="transcribe", language="en"
+        )
+        self.suppress_tokens = list(get_suppressed_tokens(self.tokenizer, [-1]))
+        self.timestamp_begin = self.tokenizer.timestamp_begin
+        self.eot = self.tokenizer.eot
+
+    def prompt(self, previous_text: str | None = None, hotwords: str | None = None, *,
+               timestamps: bool = True) -> list[int]:
+        """Decoder prompt: optional hotwords and previous text, then the start-of-transcript
+        (and ``<|notimestamps|>`` when ``timestamps`` is false: text-only decoding)."""
+        tokens: list[int] = []
+        if previous_text or hotwords:
+            tokens.append(self.tokenizer.sot_prev)
+            budget = MAX_LENGTH // 2 - 1
+            if hotwords:
+                tokens.extend(self.tokenizer.encode(" " + hotwords.strip())[:budget])
+            if previous_text:
+                tokens.extend(self.tokenizer.encode(" " + previous_text.strip())[-budget:])
+        tokens.extend(self.tokenizer.sot_sequence)
+        if not timestamps:
+            tokens.append(self.tokenizer.no_timestamps)
+        return tokens
+
+    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        """Run the encoder on ``features`` (n_mels, frames), frames even and <= 3000."""
+        batch = np.ascontiguousarray(features[None], dtype=np.float32)
+        return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=False)
+
+    def decode_window(
+        self, features: np.ndarray, prompt: Sequence[int], options: DecodeOptions, content_s: float
+    ) -> WindowResult:
+        """Encode ``features`` and decode, retrying at the next temperature while the text is
+        repetitive or unlikely (unless the window is judged silent), as Whisper does.
+
+        ``content_s`` is the audio duration in the window (trailing text gets it as end time).
+        """
+        t0 = time.perf_counter()
+        encoder_output = self.encode(features)
+        t1 = time.perf_counter()
+        prompt = list(prompt)
+        budget, max_length = generation_limits(len(prompt), options.budget)
+        candidates = []
+        for temperature in options.temperatures:
+            greedy_first = temperature == 0 and options.beam_size > 1 and options.beam_below_logprob is not None
+            tokens, avg_logprob, no_speech_prob = self._generate(
+                encoder_output, prompt, options, temperature, max_length,
+                beam_size=1 if greedy_first else options.beam_size,
+            )
+            text, hit_budget, repetitive = self._inspect(tokens, budget, options)
+            if greedy_first and (repetitive or avg_logprob < options.beam_below_logprob):
+                tokens, avg_logprob, no_speech_prob = self._generate(
+                    encoder_output, prompt, options, temperature, max_length, beam_size=options.beam_size
+                )
+                text, hit_budget, repetitive = self._inspect(tokens, budget, options)
+            silent = is_silent(no_speech_prob, avg_logprob, options)
+            candidates.append((repetitive, avg_logprob, temperature, tokens, text, no_speech_prob, hit_budget))
+            if silent or (not repetitive and avg_logprob >= options.log_prob_threshold):
+                chosen = candidates[-1]
+                break
+        else:  # every temperature failed: the likeliest non-repetitive one, as Whisper does
+            chosen = max(candidates, key=lambda c: (not c[0], c[1]))
+        _, avg_logprob, temperature, tokens, text, no_speech_prob, hit_budget = chosen
+        t2 = time.perf_counter()
+        return WindowResult(
+            segments=tuple(self.split_segments(tokens, content_s)),
+            text=text,
+            avg_logprob=avg_logprob,
+            no_speech_prob=no_speech_prob,
+            hit_budget=hit_budget,
+            temperature=temperature,
+            frames=int(features.shape[-1]),
+            encode_s=t1 - t0,
+            decode_s=t2 - t1,
+        )
+
+    def _inspect(self, tokens: list[int], budget: int, options: DecodeOptions) -> tuple[str, bool, bool]:
+        """Text, budget hit, and whether it is repetitive (loop, gzip ratio, or runaway)."""
+        text = self.tokenizer.decode([t for t in tokens if t < self.eot])
+        hit_budget = len(tokens) >= budget
+        repetitive = (
+            hit_budget
+            or compression_ratio(text) > options.compression_ratio_threshold
+            or find_loop(text) is not None
+        )
+        return text, hit_budget, repetitive
+
+    def _generate(self, encoder_output, prompt, options: DecodeOptions, temperature: float,
+                  max_length: int, beam_size: int):
+        if temperature > 0:
+            sampling = dict(beam_size=1, num_hypotheses=options.best_of, sampling_topk=0,
+                            sampling_temperature=temperature)
+        else:
+            sampling = dict(beam_size=beam_size, patience=1.0)
+        result = self.model.generate(
+            encoder_output,
+            [prompt],
+            max_length=max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self.suppress_tokens,
+            max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
+            **sampling,
+        )[0]
+        tokens = list(result.sequences_ids[0])
+        # CTranslate2 returns the cumulative log-probability divided by the length.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        return tokens, float(avg_logprob), float(result.no_speech_prob)
+
+    def split_segments(self, tokens: Sequence[int], content_s: float) -> list[RawSegment]:
+        """Segments between timestamp tokens; text after the last timestamp ends at ``content_s``."""
+        segments: list[RawSegment] = []
+        start = 0.0
+        text_tokens: list[int] = []
+        for token in tokens:
+            if token >= self.timestamp_begin:
+                stamp = (token - self.timestamp_begin) * TIME_PRECISION
+                if text_tokens:
+                    self._emit(segments, start, max(stamp, start), text_tokens)
+                    text_tokens = []
+                start = stamp
+            elif token < self.eot:
+                text_tokens.append(token)
+        if text_tokens:
+            self._emit(segments, start, max(content_s, start), text_tokens)
+        return segments
+
+    def _emit(self, segments: list[RawSegment], start: float, end: float, tokens: list[int]) -> None:
+        text = self.tokenizer.decode(tokens)
+        if text.strip():
+            segments.append(RawSegment(start, end, text))

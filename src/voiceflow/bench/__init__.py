@@ -1,0 +1,1 @@
+"""Benchmarks that measure voiceflow side by side with its peers (``voiceflow bench ...``)."""

@@ -1,0 +1,1 @@
+"""Dictation sessions: what ``voiceflow dictate`` runs on top of capture and ASR."""

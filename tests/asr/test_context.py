@@ -1,0 +1,101 @@
+"""Adaptive encoder context: window sizes, silence padding and the fallback rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from voiceflow.asr.context import (
+    FULL_FRAMES,
+    content_frames,
+    judge,
+    token_budget,
+    window_frames,
+)
+from voiceflow.asr.decode import RawSegment, WindowResult
+
+RULES = dict(compression_threshold=2.4, log_prob_threshold=-1.0)
+
+
+def result(text: str, segments=None, *, avg_logprob=-0.3, hit_budget=False) -> WindowResult:
+    segments = segments if segments is not None else [RawSegment(0.0, 2.0, text)]
+    return WindowResult(
+        segments=tuple(segments), text=text, avg_logprob=avg_logprob, no_speech_prob=0.01,
+        hit_budget=hit_budget, temperature=0.0, frames=800, encode_s=0.0, decode_s=0.0,
+    )
+
+
+def test_window_frames_even_padded_and_capped():
+    assert window_frames(300, 6.0) == 900
+    assert window_frames(301, 6.0) == 902  # even for the encoder's stride-2 convolution
+    assert window_frames(2900, 6.0) == FULL_FRAMES
+    assert window_frames(0, 0.0) == 2
+
+
+def test_content_frames_is_ceil():
+    assert content_frames(16000) == 100
+    assert content_frames(16001) == 101
+    assert content_frames(0) == 0
+
+
+def test_token_budget_grows_with_duration_and_is_capped():
+    assert token_budget(0.0, 12.0, 24, 440) == 24
+    assert token_budget(2.0, 12.0, 24, 440) == 48
+    assert token_budget(100.0, 12.0, 24, 440) == 440
+
+
+def test_judge_accepts_a_clean_decode():
+    clean = result(" The birch canoe slid on the smooth planks.", [RawSegment(0.0, 3.1, " The birch ...")])
+    assert judge(clean, 3.3, speech_end_s=3.2, **RULES) is None
+
+
+def test_judge_flags_a_runaway_decode():
+    assert judge(result(" a b c d e f", hit_budget=True), 2.0, speech_end_s=1.9, **RULES) == "budget"
+
+
+def test_judge_flags_loops_from_crafted_repeats():
+    looped = " Go forward 10 meters. Go forward 10 meters."
+    assert judge(result(looped, [RawSegment(0.0, 2.8, looped)]), 2.8, speech_end_s=2.7, **RULES) == "loop"
+    dots = " What joy there is in living" + " ..." * 50
+    assert judge(result(dots, [RawSegment(0.0, 1.8, dots)]), 1.8, speech_end_s=1.7, **RULES) == "loop"
+
+
+def test_judge_flags_text_starting_in_the_padding():
+    segments = [RawSegment(0.0, 3.0, " He might even have been made amiable himself."),
+                RawSegment(5.0, 7.0, " Thank you.")]
+    assert judge(result(" ...", segments), 3.3, speech_end_s=3.2, **RULES) == "padding"
+
+
+def test_judge_flags_speech_left_untranscribed():
+    segments = [RawSegment(0.0, 6.64, " unless a system is established ... there under")]
+    assert judge(result(" unless", segments), 7.66, speech_end_s=7.5, **RULES) == "uncovered"
+    # within tolerance: fine
+    assert judge(result(" unless", segments), 7.0, speech_end_s=7.0, **RULES) is None
+
+
+def test_judge_flags_unlikely_text():
+    assert judge(result(" queen of cloves", avg_logprob=-1.4), 2.0, speech_end_s=1.9, **RULES) == "low_logprob"
+
+
+@pytest.mark.parametrize("speech_end", [None, 0.5])
+def test_judge_without_segments_only_checks_probability(speech_end):
+    assert judge(result("", []), 1.0, speech_end_s=speech_end, **RULES) is None
+
+
+def test_synthetic_pad_counts_recorded_trailing_silence():
+    from voiceflow.asr.context import MIN_SYNTHETIC_PAD_S, synthetic_pad_s
+
+    assert synthetic_pad_s(6.0, 4.0, 3.0) == 5.0  # 1 s already recorded after the speech
+    assert synthetic_pad_s(6.0, 4.0, None) == 6.0  # unknown speech end: full pad
+    assert synthetic_pad_s(6.0, 10.0, 2.0) == MIN_SYNTHETIC_PAD_S  # long tail: still some digital silence
+    assert synthetic_pad_s(1.0, 10.0, 2.0) == 1.0  # never more than asked
+
+
+@pytest.mark.parametrize("prompt_length, budget", [(1, 5), (1, 63), (1, 300), (3, 224), (120, 224), (225, 224)])
+def test_generation_limits_allow_exactly_the_budget_under_ctranslate2s_rule(prompt_length, budget):
+    from voiceflow.asr.decode import MAX_LENGTH, generation_limits
+
+    allowed, max_length = generation_limits(prompt_length, budget)
+    assert allowed == min(budget, MAX_LENGTH // 2, MAX_LENGTH - prompt_length)
+    assert max_length <= MAX_LENGTH
+    # CTranslate2's Whisper generates at most min(max_length // 2, max_length - prompt) new tokens
+    assert min(max_length // 2, max_length - prompt_length) == allowed

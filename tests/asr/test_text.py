@@ -1,0 +1,82 @@
+"""Repetition-loop detection and collapse (voiceflow.asr.text)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voiceflow.asr.text import Loop, collapse_loops, compression_ratio, find_loop, words
+
+
+def test_words_normalise_case_and_punctuation():
+    assert words("Go forward, 10 meters. GO forward!") == ["go", "forward", "10", "meters", "go", "forward"]
+    assert words("don't  stop—it’s fine") == ["don't", "stop", "it's", "fine"]
+    assert words("... ... !!") == []
+
+
+def test_utterance_repeated_is_a_loop():
+    text = " Go forward 10 meters. Go forward 10 meters. Go forward 10 meters."
+    assert find_loop(text) == Loop(start=0, period=4, repeats=3)
+
+
+def test_phrase_said_twice_is_a_loop_even_with_case_and_punctuation_changes():
+    assert find_loop("has never been surpassed. Has never been surpassed.") == Loop(0, 4, 2)
+    assert find_loop("activities thereunder. In this regard, in this regard") == Loop(2, 3, 2)
+
+
+def test_ordinary_dictation_is_not_a_loop():
+    for text in [
+        "I think, I think we should go.",  # a 2-word phrase twice is ordinary disfluency
+        "no no no, that is wrong",  # a word three times
+        "The birch canoe slid on the smooth planks.",
+        "that that is is fine",
+        "",
+    ]:
+        assert find_loop(text) is None, text
+
+
+def test_single_word_four_times_is_a_loop():
+    assert find_loop("out out out out") == Loop(0, 1, 4)
+
+
+def test_loop_found_on_word_lists_too():
+    assert find_loop(["a", "b", "c", "a", "b", "c"]) == Loop(0, 3, 2)
+
+
+def test_compression_ratio_flags_repetition():
+    loop = "mend the coat before you go out" + " ..." * 60
+    assert compression_ratio(loop) > 2.4
+    assert compression_ratio("The birch canoe slid on the smooth planks.") < 2.4
+    assert compression_ratio("") == 0.0
+
+
+def test_collapse_keeps_one_copy():
+    assert collapse_loops("Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.") == (
+        "Go forward 10 meters."
+    )
+    assert collapse_loops("review of activities there under. In this regard, in this regard.") == (
+        "review of activities there under. In this regard."
+    )
+
+
+def test_collapse_leaves_text_without_loop_unchanged():
+    text = "I think, I think we should go, no no no."
+    assert collapse_loops(text) == text
+
+
+@given(st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "one", "two"]), min_size=3, max_size=6,
+                unique=True),
+       st.integers(min_value=2, max_value=6))
+def test_collapse_of_a_repeated_phrase_is_the_phrase(phrase, repeats):
+    text = " ".join(phrase)
+    looped = " ".join([text] * repeats)
+    assert find_loop(looped) is not None
+    assert words(collapse_loops(looped)) == phrase
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h"]), max_size=40))
+def test_collapse_is_idempotent_and_never_adds_words(seq):
+    text = " ".join(seq)
+    once = collapse_loops(text)
+    assert len(words(once)) <= len(seq)
+    assert collapse_loops(once) == once or find_loop(once) is not None

