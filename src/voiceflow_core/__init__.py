@@ -18,13 +18,13 @@ uint32.  Integer PCM is scaled into [-1, 1): signed ``x / 2**(bits-1)``, unsigne
 ``ValueError`` (never ``TypeError``) for an unsupported dtype, shape, limit or ``out``.
 """
 
-from __future__ import annotations
-
-import importlib
-import importlib.util
-import os
-import types
-import warnings
+# The standard modules are imported under private names so ``dir(voiceflow_core)`` lists only
+# the API (``__all__``) and private helpers.
+import importlib as _importlib
+import importlib.util as _importlib_util
+import os as _os
+import types as _types
+import warnings as _warnings
 
 from voiceflow_core import _kernels_numpy
 from voiceflow_core._results import RepairCounts, ScanResult
@@ -50,31 +50,31 @@ SUPPORTED_DTYPES = _kernels_numpy.SUPPORTED_DTYPES
 
 _PUBLIC = ("scan", "to_float32", "downmix", "repair_clip", "sanitize", "frame_energy", "RingBuffer")
 _BACKEND_ORDER = ("cython", "numba", "numpy")
-_loaded: dict[str, types.SimpleNamespace] = {}
+_loaded: dict[str, _types.SimpleNamespace] = {}
 _active = ""
 
 
-def _load_cython() -> types.SimpleNamespace:
+def _load_cython() -> _types.SimpleNamespace:
     from voiceflow_core import _kernels_cy, _ring_cy
 
     names = {name: getattr(_kernels_cy, name) for name in _PUBLIC if name != "RingBuffer"}
-    return types.SimpleNamespace(**names, RingBuffer=_ring_cy.RingBuffer)
+    return _types.SimpleNamespace(**names, RingBuffer=_ring_cy.RingBuffer)
 
 
-def _load_numba() -> types.SimpleNamespace:
-    module = importlib.import_module("voiceflow_core._kernels_numba")
+def _load_numba() -> _types.SimpleNamespace:
+    module = _importlib.import_module("voiceflow_core._kernels_numba")
     module.warm_up()
-    return types.SimpleNamespace(**{name: getattr(module, name) for name in _PUBLIC})
+    return _types.SimpleNamespace(**{name: getattr(module, name) for name in _PUBLIC})
 
 
-def _load_numpy() -> types.SimpleNamespace:
-    return types.SimpleNamespace(**{name: getattr(_kernels_numpy, name) for name in _PUBLIC})
+def _load_numpy() -> _types.SimpleNamespace:
+    return _types.SimpleNamespace(**{name: getattr(_kernels_numpy, name) for name in _PUBLIC})
 
 
 def _cython_importable() -> bool:
     try:
-        importlib.import_module("voiceflow_core._kernels_cy")
-        importlib.import_module("voiceflow_core._ring_cy")
+        _importlib.import_module("voiceflow_core._kernels_cy")
+        _importlib.import_module("voiceflow_core._ring_cy")
     except ImportError:
         return False
     return True
@@ -85,7 +85,7 @@ def available_backends() -> tuple[str, ...]:
     found = []
     if _cython_importable():
         found.append("cython")
-    if importlib.util.find_spec("numba") is not None:
+    if _importlib_util.find_spec("numba") is not None:
         found.append("numba")
     found.append("numpy")
     return tuple(found)
@@ -118,13 +118,13 @@ def use_backend(name: str) -> None:
 
 
 def _select_at_import() -> None:
-    requested = os.environ.get("VOICEFLOW_BACKEND", "").strip().lower()
+    requested = _os.environ.get("VOICEFLOW_BACKEND", "").strip().lower()
     if requested:
         use_backend(requested)
     elif _cython_importable():
         use_backend("cython")
     else:
-        warnings.warn(
+        _warnings.warn(
             "voiceflow_core: the compiled extension is missing; using the slow numpy backend "
             "(reinstall voiceflow to build it)",
             RuntimeWarning,
