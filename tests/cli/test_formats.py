@@ -95,8 +95,34 @@ def test_json_is_one_line_with_the_file_and_the_transcript_fields():
     assert record["mode"] == "balanced"
     assert record["duration"] == pytest.approx(3661.0015)
     assert [s["text"].strip() for s in record["segments"]] == ["Hello there.", "General Kenobi!"]
-    assert set(record["segments"][0]) >= {"start", "end", "text", "no_speech_prob", "avg_logprob"}
+    assert record["segments"][0] == {"start": 0.0, "end": 2.5, "text": " Hello there.", "window": 0}
     assert "file" not in json.loads(to_json(TWO))
+
+
+def test_json_says_timings_are_summed_and_lists_window_scores_once():
+    record = json.loads(to_json(TWO))
+    assert record["timings"]["total"] == pytest.approx(0.031)
+    assert "summed" in record["timings"]["note"] and "parallel" in record["timings"]["note"]
+    # both segments come from one decoded window: its scores appear once, not per segment
+    assert record["windows"] == [{"start": 0.0, "end": 3661.0015, "no_speech_prob": 0.01, "avg_logprob": -0.2}]
+    assert [s["window"] for s in record["segments"]] == [0, 0]
+    assert all("avg_logprob" not in s and "no_speech_prob" not in s for s in record["segments"])
+
+
+def test_json_windows_follow_the_decoder_results():
+    chunks = Transcript(
+        text="a b c",
+        segments=(
+            Segment(0.0, 1.0, " a", no_speech_prob=0.1, avg_logprob=-0.3),
+            Segment(1.0, 2.0, " b", no_speech_prob=0.1, avg_logprob=-0.3),
+            Segment(24.0, 25.0, " c", no_speech_prob=0.02, avg_logprob=-0.15),
+        ),
+        duration=25.0, timings=Timings(0.0, 0.1, 0.2, 0.2), mode="balanced",
+    )
+    record = json.loads(to_json(chunks))
+    assert [(w["start"], w["end"], w["avg_logprob"]) for w in record["windows"]] == [(0.0, 2.0, -0.3), (24.0, 25.0, -0.15)]
+    assert [s["window"] for s in record["segments"]] == [0, 0, 1]
+    assert json.loads(to_json(SILENCE))["windows"] == []
 
 
 def test_render_dispatches_and_rejects_unknown_formats():

@@ -29,10 +29,40 @@ def to_txt(transcript: Any) -> str:
     return f"{text}\n" if text else ""
 
 
+TIMINGS_NOTE = (
+    "seconds; features, encode and decode are summed over the audio's chunks, which are "
+    "decoded in parallel, so together they can exceed total (the wall-clock time of the call)"
+)
+"""What the ``note`` field of a JSON record's ``timings`` says."""
+
+
 def to_json(transcript: Any, source: str | None = None) -> str:
-    """One JSON object: ``{"file": source, **transcript.to_dict()}`` (``file`` only if given)."""
-    record = {"file": source} if source is not None else {}
-    record.update(transcript.to_dict())
+    """One JSON object (one line) for one transcript.
+
+    ``{"file": source, "text", "duration", "mode", "timings", "segments", "windows"}`` (``file``
+    only if given). ``timings`` carries a ``note`` saying that its per-stage times are summed
+    over chunks decoded in parallel. Each decoded window's scores (``no_speech_prob``,
+    ``avg_logprob``) belong to the window, not to each of its segments, so they are listed once
+    per window in ``windows`` (``start``/``end``: its first segment's start and last segment's
+    end, seconds), and every segment names its window by index.
+    """
+    data = transcript.to_dict()
+    record: dict[str, Any] = {"file": source} if source is not None else {}
+    record.update(text=data["text"], duration=data["duration"], mode=data["mode"])
+    record["timings"] = {**data["timings"], "note": TIMINGS_NOTE}
+    segments, windows = [], []
+    for segment in data["segments"]:
+        scores = {"no_speech_prob": segment["no_speech_prob"], "avg_logprob": segment["avg_logprob"]}
+        # One window's segments are consecutive and carry its very scores (copied from one
+        # decoder result). Two adjacent windows with bit-identical float scores would be listed
+        # as one: the window count would be off, but no score would be misattributed.
+        if not windows or {k: windows[-1][k] for k in scores} != scores:
+            windows.append({"start": segment["start"], "end": segment["end"], **scores})
+        windows[-1]["end"] = segment["end"]
+        segments.append({"start": segment["start"], "end": segment["end"], "text": segment["text"],
+                         "window": len(windows) - 1})
+    record["segments"] = segments
+    record["windows"] = windows
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
