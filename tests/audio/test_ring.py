@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -341,3 +341,49 @@ def test_one_writer_many_readers_never_see_a_torn_or_reordered_block():
     assert min(reads.values()) >= 5, reads  # the readers really raced the writer
     assert ring.samples_written == blocks * BLOCK
     np.testing.assert_array_equal(ring.get_data(), expected_run(blocks * BLOCK - 1000, 1000))
+
+
+# --- the old class's public attributes: buffer and lock --------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 25), st.just(-1)), max_size=20))
+def test_buffer_is_the_old_storage_layout(steps):
+    """``buffer[t % max_samples]`` holds sample t, as the old class's storage did; a clear (-1)
+    leaves slots that hold nothing reading 0.0."""
+    ring = BoundedRingBuffer(1.0, 10)
+    model = np.zeros(10, np.float32)
+    total = 0
+    for step in steps:
+        if step < 0:
+            ring.clear()
+            model[:] = 0.0
+            continue
+        block = (np.arange(total, total + step) % 97 + 1).astype(np.float32) / 100
+        ring.append(block)
+        for t, value in zip(range(total, total + step), block):
+            model[t % 10] = value
+        total += step
+    view = ring.buffer
+    assert len(view) == ring.max_samples == 10 and view.dtype == np.float32
+    np.testing.assert_array_equal(view, model)
+    assert ring.write_pos == total % 10
+
+
+def test_buffer_is_read_only():
+    ring = BoundedRingBuffer(0.5, 16000)
+    ring.append(np.ones(100, np.float32))
+    with pytest.raises(ValueError, match="read-only"):
+        ring.buffer[0] = 5.0
+    assert ring.get_data()[0] == 1.0
+
+
+def test_lock_is_the_writers_lock():
+    ring = BoundedRingBuffer(0.5, 16000)
+    assert isinstance(ring.lock, type(threading.Lock()))
+    with ring.lock:
+        assert len(ring.buffer) == 8000  # reading under the lock does not deadlock
+        writer = threading.Thread(target=ring.append, args=(np.ones(160, np.float32),))
+        writer.start()
+        writer.join(0.2)
+        assert writer.is_alive() and ring.samples_written == 0  # the writer waits for the lock
+    writer.join(5)
+    assert ring.samples_written == 160

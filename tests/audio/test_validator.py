@@ -62,3 +62,54 @@ def test_empty_none_and_out():
     out = np.empty(4, np.float32)
     assert validator.fast_validate(np.array([1, 2, 3, 4], np.int16), "op", out=out) is out
     np.testing.assert_array_equal(out, np.array([1, 2, 3, 4]) / np.float32(32768))
+
+
+# --- the old class's empty-input rule and statistics --------------------------------------------
+@pytest.mark.parametrize("name", ["ContinuousCallback", "PreBuffer", "ASR_transcribe", "ASR_"])
+def test_empty_arrays_pass_for_the_old_lenient_operations(name):
+    validator = SmartAudioValidator()
+    for empty in (np.array([], np.float32), np.zeros((0, 2), np.int16), []):
+        result = validator.validate(empty, name)
+        assert result.dtype == np.float32 and result.shape == (0,)
+    with pytest.raises(ValueError):  # None is still an error without allow_empty, as before
+        validator.validate(None, name)
+
+
+@pytest.mark.parametrize("name", ["AudioCallback", "Recording", "audio_operation"])
+def test_empty_arrays_are_refused_elsewhere(name):
+    with pytest.raises(ValueError, match="empty"):
+        SmartAudioValidator().validate(np.array([], np.float32), name)
+
+
+OLD_STATS_KEYS = {
+    "total_validations", "statistical_validations", "full_validations", "statistical_percentage",
+    "hardware_trust_level", "consecutive_passes", "runtime_seconds", "validations_per_second",
+}
+
+
+def test_statistics_and_attributes_keep_the_old_shape():
+    validator = SmartAudioValidator()
+    for name in ("callback_count", "hardware_trust_level", "full_validations", "statistical_validations",
+                 "consecutive_passes", "total_validations", "continuous_callback_count"):
+        assert getattr(validator, name) == 0
+    block = np.zeros(512, np.float32)
+    for _ in range(12):
+        validator.validate(block, "AudioCallback")
+    validator.validate(block, "ContinuousCallback")
+    validator.validate(block, "Recording")
+    stats = validator.get_performance_stats()
+    assert set(stats) == OLD_STATS_KEYS
+    assert stats["total_validations"] == stats["full_validations"] == 14
+    assert stats["statistical_validations"] == 0 and stats["statistical_percentage"] == 0.0
+    assert stats["consecutive_passes"] == 14 and stats["hardware_trust_level"] == 10  # capped: 0-10
+    assert stats["runtime_seconds"] >= 0 and stats["validations_per_second"] > 0
+    assert (validator.callback_count, validator.continuous_callback_count) == (13, 1)
+
+    with pytest.raises(ValueError):
+        validator.validate(np.array([], np.float32), "AudioCallback")
+    assert (validator.consecutive_passes, validator.hardware_trust_level, validator.last_validation_passed) == (0, 0, False)
+    validator.validate(block, "AudioCallback")
+    assert (validator.consecutive_passes, validator.hardware_trust_level) == (1, 1)
+    validator.reset_trust_level()
+    assert (validator.consecutive_passes, validator.hardware_trust_level) == (0, 0)
+    assert validator.get_performance_stats()["total_validations"] == 16

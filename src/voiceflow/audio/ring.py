@@ -7,12 +7,15 @@ sample ever appended and never goes back, so ``get_samples_since`` positions sta
 oversize chunks and ``clear()``.
 
 Threading: one writer (the audio callback calling ``append``) and any number of reader threads
-at once; every read returns whole appended chunks (never a torn one), oldest first.
+at once; every read returns whole appended chunks (never a torn one), oldest first.  ``lock``
+(a ``threading.Lock``, as the old class had) is taken by ``append`` and ``clear``: a reader that
+holds it sees ``buffer``, ``write_pos`` and ``samples_written`` of one moment.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -54,7 +57,7 @@ class BoundedRingBuffer:
         Optional config object; only ``audio_clip_limit`` (default 100.0) is read, once.
     """
 
-    __slots__ = ("max_samples", "sample_rate", "_ring", "_write_sanitized", "_limit", "_cfg")
+    __slots__ = ("max_samples", "sample_rate", "lock", "_ring", "_write_sanitized", "_limit", "_cfg")
 
     def __init__(self, max_duration_seconds: float, sample_rate: int, *, cfg: Any = None) -> None:
         try:
@@ -79,6 +82,7 @@ class BoundedRingBuffer:
         self._cfg = _RepairPolicy(limit)
         self._ring = _core.RingBuffer(capacity)
         self._write_sanitized = self._ring.write_sanitized
+        self.lock = threading.Lock()  # taken by the writer (append, clear); readers need not
 
     # --- writer ------------------------------------------------------------------------------
     def append(self, data: Any) -> None:
@@ -92,13 +96,15 @@ class BoundedRingBuffer:
             if type(data) is _ndarray and (
                 data.ndim == 1 or (data.ndim == 2 and 0 < data.shape[1] <= MAX_CHANNELS)
             ):
-                counts = self._write_sanitized(data, self._limit)  # ValueError if dtype unsupported
+                with self.lock:
+                    counts = self._write_sanitized(data, self._limit)  # ValueError if dtype unsupported
                 if counts is not CLEAN:
                     _log_repair(_APPEND, counts, self._limit)
                 return
             clean = audio_validation_guard(data, _APPEND, True, self._cfg)
             if clean.shape[0]:
-                self._ring.write(clean)
+                with self.lock:
+                    self._ring.write(clean)
         except Exception as exc:  # never raise into an audio callback
             reason = str(exc).removeprefix(f"[AudioGuard] {_APPEND}: ")
             _log_rate_limited(_APPEND, f"dropped a chunk that cannot be used: {reason}", "dropped")
@@ -142,7 +148,28 @@ class BoundedRingBuffer:
 
     def clear(self) -> None:
         """Forget the content in O(1); ``samples_written`` keeps counting."""
-        self._ring.clear()
+        with self.lock:
+            self._ring.clear()
+
+    @property
+    def buffer(self) -> np.ndarray:
+        """The storage as the old class laid it out, read-only: ``max_samples`` float32 slots,
+        sample number ``t`` at slot ``t % max_samples``; slots holding nothing since the last
+        ``clear`` read 0.0.  A new read-only array on each access (O(``max_samples``)), built
+        from one consistent read of the ring; writing to it raises ``ValueError``."""
+        while True:  # no lock: a caller may already hold ``lock`` (a non-reentrant Lock)
+            total = self._ring.total
+            held = self._ring.snapshot()
+            if self._ring.total == total:  # no append in between: held ends at sample total - 1
+                break
+        storage = np.zeros(self.max_samples, dtype=np.float32)
+        if held.shape[0]:
+            start = (total - held.shape[0]) % self.max_samples
+            first = min(held.shape[0], self.max_samples - start)
+            storage[start : start + first] = held[:first]
+            storage[: held.shape[0] - first] = held[first:]
+        storage.flags.writeable = False
+        return storage
 
     def get_duration_seconds(self) -> float:
         """Seconds of audio held: ``min(written since the last clear, max_samples) / sample_rate``."""
