@@ -2,7 +2,8 @@
 
     python benches/bench_asr.py [--corpus ../shared/corpus/clips] [--configs plain,balanced]
 
-Same as ``voiceflow bench asr``; see ``voiceflow.bench.asr`` for what is measured and how.
+Same as ``voiceflow bench asr``, except that the results go to the checkout's ``docs/`` unless
+``--out`` says otherwise; see ``voiceflow.bench.asr`` for what is measured and how.
 """
 
 import sys

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -40,6 +41,19 @@ SHORT_S = 12.0
 SETTLE_S = 0.25
 """Pause after each timed call: a worker's BLAS/OpenMP threads keep spinning for tens of
 milliseconds after it answers, and would otherwise slow whichever configuration runs next."""
+
+
+BENCH_EXTRAS = {"jiwer": "jiwer", "whisper_normalizer": "whisper-normalizer", "matplotlib": "matplotlib"}
+"""Modules the benchmark needs beyond voiceflow's own dependencies -> their PyPI names (the
+``bench`` extra): WER scoring and the chart."""
+
+
+def missing_extras() -> list[str]:
+    """PyPI names of the :data:`BENCH_EXTRAS` that cannot be imported here (found without
+    importing them)."""
+    import importlib.util
+
+    return [name for module, name in BENCH_EXTRAS.items() if importlib.util.find_spec(module) is None]
 
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -224,7 +238,8 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, repe
         peak[config] = json.loads(proc.stdout.readline())["peak_rss_mib"]
         proc.wait(timeout=60)
     short = [i for i, d in enumerate(durations) if d <= SHORT_S]
-    cold_clip = min((p for (_, p, _), d in zip(clips, durations) if d >= 2.0), key=lambda p: p.stat().st_size)
+    spoken = [p for (_, p, _), d in zip(clips, durations) if d >= 2.0] or [p for _, p, _ in clips]
+    cold_clip = min(spoken, key=lambda p: p.stat().st_size)  # the smallest clip of 2 s or more
     log(f"cold starts ({cold_runs} per configuration) on {cold_clip.name} ...")
     rows = []
     references = [ref for _, _, ref in clips]
@@ -233,8 +248,8 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, repe
         rows.append(Row(
             config=config,
             rtf=sum(durations) / sum(seconds[config]),
-            median_s=statistics.median(seconds[config][i] for i in short),
-            p90_s=_percentile([seconds[config][i] for i in short], 0.9),
+            median_s=statistics.median(seconds[config][i] for i in short) if short else math.nan,
+            p90_s=_percentile([seconds[config][i] for i in short], 0.9) if short else math.nan,
             wer=corpus_wer(references, texts[config]),
             peak_rss_mib=peak[config],
             cold_s=statistics.median(c["seconds"] for c in colds),
@@ -255,23 +270,39 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, repe
 
 
 def markdown_table(rows: Sequence[Row], details: dict) -> str:
-    base = next((r for r in rows if r.config == PLAIN), rows[0])
-    lines = [
+    """The results as a markdown table; the "x plain" ratio columns appear only when plain
+    faster-whisper was measured alongside another configuration."""
+    base = next((r for r in rows if r.config == PLAIN), None)
+    ratios = base is not None and len(rows) > 1
+
+    def ratio(value: float, reference: float) -> str:
+        return f"{value / reference:.2f}" if reference and not math.isnan(reference) else "n/a"
+
+    intro = (
         f"Corpus: {len(details['clips'])} clips, {details['audio_s']:.0f} s of audio; "
         f"{details['n_short']} clips <= {SHORT_S:.0f} s; each clip's time is the median of "
-        f"{details['repeats']} timed calls. Ratios are against `{base.config}` measured in the same run.",
+        f"{details['repeats']} timed calls."
+    )
+    if ratios:
+        intro += f" Ratios are against `{base.config}` measured in the same run."
+    columns = ["configuration", "realtime factor", "x plain", f"median <={SHORT_S:.0f} s (ms)", "x plain",
+               f"p90 <={SHORT_S:.0f} s (ms)", "WER %", "x plain", "peak RSS (MiB)", "cold start (s)",
+               "cold RSS (MiB)"]  # fmt: skip
+    keep = [i for i, name in enumerate(columns) if ratios or name != "x plain"]
+    lines = [
+        intro,
         "",
-        "| configuration | realtime factor | x plain | median <=12 s (ms) | x plain | p90 <=12 s (ms) "
-        "| WER % | x plain | peak RSS (MiB) | cold start (s) | cold RSS (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| " + " | ".join(columns[i] for i in keep) + " |",
+        "|---|" + "---:|" * (len(keep) - 1),
     ]
     for r in rows:
-        lines.append(
-            f"| {r.config} | {r.rtf:.1f} | {r.rtf / base.rtf:.2f} | {r.median_s * 1000:.0f} | "
-            f"{r.median_s / base.median_s:.2f} | {r.p90_s * 1000:.0f} | {r.wer * 100:.2f} | "
-            f"{(r.wer / base.wer if base.wer else float('nan')):.2f} | {r.peak_rss_mib:.0f} | "
-            f"{r.cold_s:.2f} | {r.cold_rss_mib:.0f} |"
-        )
+        cells = [
+            r.config, f"{r.rtf:.1f}", ratio(r.rtf, base.rtf) if ratios else "", f"{r.median_s * 1000:.0f}",
+            ratio(r.median_s, base.median_s) if ratios else "", f"{r.p90_s * 1000:.0f}", f"{r.wer * 100:.2f}",
+            ratio(r.wer, base.wer) if ratios else "", f"{r.peak_rss_mib:.0f}", f"{r.cold_s:.2f}",
+            f"{r.cold_rss_mib:.0f}",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells[i] for i in keep) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -309,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from voiceflow.cli.bench import configure_asr, run_asr
 
     parser = configure_asr(argparse.ArgumentParser(prog="bench_asr", description=__doc__.split("\n\n")[0]))
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "docs").is_dir():
+        parser.set_defaults(out=checkout / "docs")  # the script in a checkout refreshes docs/
     return run_asr(parser.parse_args(argv))
 
 

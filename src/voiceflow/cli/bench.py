@@ -15,16 +15,18 @@ __all__ = ["add_asr_parser", "configure_asr", "run_asr"]
 
 # --- bench asr ---------------------------------------------------------------------------------
 def configure_asr(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--corpus", type=Path, default=None,
-                        help="folder of *.wav clips with *.txt references (default ../shared/corpus/clips)")
-    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
-                        help=f"comma-separated configurations (default {','.join(DEFAULT_CONFIGS)})")
-    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per configuration (median)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed calls per clip and configuration (the clip's time is their median)")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--corpus", type=Path, default=None, metavar="DIR",
+                        help="folder of *.wav clips with *.txt references "
+                             "(default: $VOICEFLOW_CORPUS/clips or ../shared/corpus/clips)")
+    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), metavar="LIST",
+                        help=f"comma-separated configurations (default: {','.join(DEFAULT_CONFIGS)})")
+    parser.add_argument("--cold-runs", type=int, default=3, metavar="N",
+                        help="cold starts per configuration, their median reported (default: 3)")
+    parser.add_argument("--repeats", type=int, default=3, metavar="N",
+                        help="timed calls per clip and configuration; the clip's time is their median (default: 3)")
+    parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                         help="folder for asr_results.md, asr_results.json and asr_latency_wer.png "
-                             "(default: docs/ of the checkout)")
+                             "(default: the current directory)")
     return parser
 
 
@@ -32,29 +34,46 @@ def add_asr_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     """Add ``asr`` to the ``voiceflow bench`` subcommands."""
     parser = subparsers.add_parser(
         "asr", help="latency / WER benchmark on a speech corpus",
-        description=asr.__doc__.split("\n\n")[0],
+        description=asr_description(),
     )
     configure_asr(parser)
     parser.set_defaults(func=run_asr)
     return parser
 
 
+def asr_description() -> str:
+    """The benchmark module's first paragraph as plain text (no reStructuredText markup)."""
+    return asr.__doc__.split("\n\n")[0].replace("``", "").replace("\n", " ")
+
+
 def run_asr(args: argparse.Namespace) -> int:
+    prog = "voiceflow bench asr"
+
+    def fail(message: str) -> int:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 2
+
+    missing = asr.missing_extras()  # before anything is timed
+    if missing:
+        return fail(f"needs {', '.join(missing)}: pip install 'voiceflow[bench]'")
     corpus = args.corpus or default_corpus()
     if not corpus.is_dir():
-        print(f"voiceflow bench asr: corpus folder {corpus} not found (pass --corpus DIR)", file=sys.stderr)
-        return 2
+        return fail(f"corpus folder {corpus} not found (pass --corpus DIR)")
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in configs if c not in DEFAULT_CONFIGS]
-    if unknown:
-        print(f"voiceflow bench asr: unknown configuration(s) {unknown}; choose from {DEFAULT_CONFIGS}",
-              file=sys.stderr)
-        return 2
+    if unknown or not configs:
+        return fail(f"unknown configuration(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(DEFAULT_CONFIGS)}")
     if args.repeats < 1:
-        print(f"voiceflow bench asr: --repeats must be at least 1, not {args.repeats}", file=sys.stderr)
-        return 2
-    out = args.out or Path(asr.__file__).resolve().parents[3] / "docs"
-    out.mkdir(parents=True, exist_ok=True)
+        return fail(f"--repeats must be at least 1, not {args.repeats}")
+    if args.cold_runs < 1:
+        return fail(f"--cold-runs must be at least 1, not {args.cold_runs}")
+    if not asr.find_clips(corpus):
+        return fail(f"no *.wav clips with a .txt reference beside them in {corpus}")
+    out = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return fail(f"cannot create --out {out}: {error}")
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     rows, details = run_benchmark(corpus, configs, cold_runs=args.cold_runs, repeats=args.repeats, log=log)
     table = markdown_table(rows, details)

@@ -1,4 +1,8 @@
-"""The ``voiceflow devices`` command: the audio input devices with their rates and channels."""
+"""The ``voiceflow devices`` command: the audio input devices with their rates and channels.
+
+Exit code 0 with the table on stdout; 1 with one line on stderr when PortAudio fails or finds no
+input device (the line says what to check).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
         devices = input_devices()
     except DeviceError as exc:
         print(f"voiceflow devices: {exc}", file=sys.stderr)
+        return 1
+    if not devices:  # the hint goes where errors go; scripts see a failure
+        print(f"voiceflow devices: {format_device_table(devices)}", file=sys.stderr)
         return 1
     print(format_device_table(devices))
     return 0
