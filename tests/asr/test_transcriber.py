@@ -127,7 +127,7 @@ def test_nan_laden_speech_is_repaired(transcriber, clips):
     (np.zeros((2, 2, 2), np.float32), 16000, "1-D"),
     (np.zeros(100, np.float32), 0, "sample_rate"),
     (np.zeros(100, np.float32), 16000.5, "sample_rate"),
-    ([0.0, 0.1], 16000, "numpy array"),
+    ({"a": 0.1}, 16000, "numpy array"),  # lists of numbers are samples (test_transcriber_input.py)
     (np.zeros(100, np.complex64), 16000, "dtype"),
 ])
 def test_bad_arrays_raise_value_error(transcriber, audio, rate, match):

@@ -152,6 +152,16 @@ def test_workers_and_scheduler_exclude_each_other(capsys, fake_model, tmp_path):
     assert code == 2 and "exclude each other" in err
 
 
+def test_scheduler_without_dask_is_a_usage_error(capsys, fake_model, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the dask extra were not installed
+    monkeypatch.delitem(sys.modules, "voiceflow.asr.cluster", raising=False)
+    code, out, err = run_cli(capsys, "transcribe", str(speech(tmp_path)), "--scheduler", "tcp://x:1")
+    assert (code, out) == (2, "")
+    assert err.startswith("voiceflow transcribe: error: --scheduler needs Dask distributed")
+    assert err.rstrip().endswith("pip install 'voiceflow[dask]'") and err.count("\n") == 1
+    assert fake_model.events == []
+
+
 def test_stdin_can_be_read_once(capsys, fake_model, tmp_path, monkeypatch):
     code, _, err = run_cli(capsys, "transcribe", "-", "-")
     assert code == 2 and "stdin (-) can be read only once" in err

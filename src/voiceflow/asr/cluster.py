@@ -133,7 +133,7 @@ def transcribe_on_cluster(paths: list[str], address: str, *, model: str, mode: s
             for path in paths:
                 yield path, None, f"{path}: {message}"
             return
-        threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+        threads = sum(client.nthreads().values())
         window = max(2, IN_FLIGHT_PER_THREAD * max(1, threads))
         pending = iter(paths)
 

@@ -226,10 +226,13 @@ class Transcriber:
         """16 kHz mono float32 samples, repaired; raises ValueError / FileNotFoundError."""
         if isinstance(audio, (str, bytes, os.PathLike)):
             return read_audio(os.fsdecode(audio), cfg=self.config)
-        if not isinstance(audio, np.ndarray):  # lists, tuples, buffers: as the audio guard takes them
-            given, audio = type(audio).__name__, np.asarray(audio) if isinstance(audio, (list, tuple, memoryview)) else None
-            if audio is None or audio.dtype.kind not in "iuf":
-                raise ValueError(f"audio must be samples (numpy array, list of numbers) or a file path, not {given}")
+        given = type(audio).__name__
+        if isinstance(audio, (list, tuple, memoryview)):  # sequences of numbers, as the audio guard takes them
+            audio = np.asarray(audio)
+            if audio.dtype.kind not in "iuf":
+                audio = None
+        if not isinstance(audio, np.ndarray):
+            raise ValueError(f"audio must be samples (numpy array, list of numbers) or a file path, not {given}")
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
             raise ValueError(f"sample_rate must be a positive integer (Hz), not {sample_rate!r}")
         if audio.ndim not in (1, 2):

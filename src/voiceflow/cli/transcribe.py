@@ -132,8 +132,13 @@ def run(args: argparse.Namespace) -> int:
 
 # --- checks before any work ------------------------------------------------------------------
 def _check_usage(args: argparse.Namespace, paths: list[str]) -> None:
-    if args.scheduler is not None and args.workers != 1:
-        raise UsageError("--workers and --scheduler exclude each other (the cluster has its own workers)")
+    if args.scheduler is not None:
+        if args.workers != 1:
+            raise UsageError("--workers and --scheduler exclude each other (the cluster has its own workers)")
+        try:
+            import voiceflow.asr.cluster  # noqa: F401 - needs the optional Dask extra
+        except ImportError as error:
+            raise UsageError(str(error)) from None
     if paths.count(STDIN) > 1:
         raise UsageError("stdin (-) can be read only once")
     if STDIN in paths and sys.stdin.isatty():
