@@ -93,7 +93,7 @@ def transcribe_file_bytes(name: str, data: bytes, plugin: str) -> tuple[Any, str
     """Worker side: ``(Transcript, None)`` or ``(None, "name: reason")`` for one file's bytes."""
     from voiceflow.cli.transcribe import _describe
 
-    transcriber = get_worker().plugins[plugin].transcriber
+    transcriber = getattr(get_worker().plugins[plugin], "transcriber")  # a TranscriberPlugin
     folder = tempfile.mkdtemp(prefix="voiceflow-")
     local = os.path.join(folder, Path(name).name or "audio")
     try:
@@ -115,8 +115,8 @@ def transcribe_on_cluster(paths: list[str], address: str, *, model: str, mode: s
 
     try:
         client = Client(address, set_as_default=False)  # connect timeout: Dask's config
-    except Exception as error:  # noqa: BLE001 - cannot reach the scheduler: every file says so
-        message = f"cannot connect to the Dask scheduler at {address}: {_one_line(error)}"
+    except Exception as exc:  # noqa: BLE001 - cannot reach the scheduler: every file says so
+        message = f"cannot connect to the Dask scheduler at {address}: {_one_line(exc)}"
         for path in paths:
             yield path, None, f"{path}: {message}"
         return
@@ -128,8 +128,8 @@ def transcribe_on_cluster(paths: list[str], address: str, *, model: str, mode: s
             # models already loaded (workers that join later get the plugin from the scheduler).
             if plugin.name not in client.run_on_scheduler(_registered_worker_plugins):
                 client.register_plugin(plugin, name=plugin.name)
-        except Exception as error:  # noqa: BLE001
-            message = f"cannot load model {model!r} on the cluster: {_one_line(error)}"
+        except Exception as exc:  # noqa: BLE001
+            message = f"cannot load model {model!r} on the cluster: {_one_line(exc)}"
             for path in paths:
                 yield path, None, f"{path}: {message}"
             return
@@ -141,8 +141,8 @@ def transcribe_on_cluster(paths: list[str], address: str, *, model: str, mode: s
             for path in pending:
                 try:
                     data = Path(path).read_bytes()
-                except OSError as error:
-                    futures.append((path, _one_line(error)))
+                except OSError as exc:
+                    futures.append((path, _one_line(exc)))
                     return
                 key = f"voiceflow-transcribe-{uuid.uuid4().hex}"
                 futures.append((path, client.submit(transcribe_file_bytes, path, data, plugin.name, key=key, pure=False)))

@@ -272,8 +272,9 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, repe
 def markdown_table(rows: Sequence[Row], details: dict) -> str:
     """The results as a markdown table; the "x plain" ratio columns appear only when plain
     faster-whisper was measured alongside another configuration."""
-    base = next((r for r in rows if r.config == PLAIN), None)
-    ratios = base is not None and len(rows) > 1
+    plain = next((r for r in rows if r.config == PLAIN), None)
+    ratios = plain is not None and len(rows) > 1
+    base = plain if plain is not None else rows[0]  # read only when ratios
 
     def ratio(value: float, reference: float) -> str:
         return f"{value / reference:.2f}" if reference and not math.isnan(reference) else "n/a"

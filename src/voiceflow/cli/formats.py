@@ -50,7 +50,8 @@ def to_json(transcript: Any, source: str | None = None) -> str:
     record: dict[str, Any] = {"file": source} if source is not None else {}
     record.update(text=data["text"], duration=data["duration"], mode=data["mode"])
     record["timings"] = {**data["timings"], "note": TIMINGS_NOTE}
-    segments, windows = [], []
+    segments: list[dict[str, Any]] = []
+    windows: list[dict[str, Any]] = []
     for segment in data["segments"]:
         scores = {"no_speech_prob": segment["no_speech_prob"], "avg_logprob": segment["avg_logprob"]}
         # One window's segments are consecutive and carry its very scores (copied from one

@@ -30,7 +30,7 @@ import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from voiceflow.config import MODES
 from voiceflow.cli.formats import FORMATS, render
@@ -114,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
             args.output.mkdir(parents=True, exist_ok=True)
         outcomes = _outcomes(readable, model, args, stdin_file)
         try:
-            for path, transcript, error in outcomes:
-                sink.deliver(path, transcript, error)
+            for path, transcript, problem in outcomes:
+                sink.deliver(path, transcript, problem)
         finally:
             close = getattr(outcomes, "close", None)
             if close is not None:
@@ -205,10 +205,11 @@ def _outcomes(paths: list[str], model: str, args: argparse.Namespace, stdin_file
         raw = _transcribe_in_process(sources, model, args.mode)
     else:
         raw = _transcribe_in_pool(sources, model, args.mode, args.workers)
-    return _renamed(raw, dict(zip(sources, paths)), stdin_file, raw)
+    return _renamed(raw, dict(zip(sources, paths)), stdin_file)
 
 
-def _renamed(outcomes: Iterable[Outcome], names: dict[str, str], stdin_file: str | None, owner: Any) -> Iterator[Outcome]:
+def _renamed(outcomes: Iterator[Outcome], names: dict[str, str], stdin_file: str | None) -> Iterator[Outcome]:
+    """``outcomes`` with each source named as the user typed it; closing this closes them."""
     try:
         for source, transcript, error in outcomes:
             path = names.get(source, source)
@@ -218,7 +219,7 @@ def _renamed(outcomes: Iterable[Outcome], names: dict[str, str], stdin_file: str
                     error = error.replace(stdin_file, STDIN_NAME)
             yield path, transcript, error
     finally:
-        close = getattr(owner, "close", None)
+        close = getattr(outcomes, "close", None)
         if close is not None:
             close()
 
@@ -245,8 +246,8 @@ def _transcribe_in_process(paths: list[str], model: str, mode: str) -> Iterator[
         feeder.start()
         for _ in paths:
             result = delivered.get()
-            error = None if result.error is None else _describe(result.tag, result.error)
-            yield result.tag, result.transcript, error
+            problem = None if result.error is None else _describe(result.tag, result.error)
+            yield result.tag, result.transcript, problem
         feeder.join()
 
 
