@@ -75,6 +75,11 @@ def test_replacements_whole_words_any_case_longest_first():
     assert d.text == "I use voiceflow."
 
 
+def test_a_replacement_can_name_a_command():
+    d, edits = feed_all("Keep this.", "Drop this.", "Delete that.", replacements={"delete that": "scratch that"})
+    assert edits[2].scratched and d.text == "Keep this."
+
+
 def test_load_replacements(tmp_path):
     good = tmp_path / "r.toml"
     good.write_text('"voice flow" = "voiceflow"\n"new york" = "New York"\n')

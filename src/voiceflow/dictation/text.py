@@ -10,8 +10,9 @@ punctuation, no leading space.  Dictating into a document needs the utterances j
 - ``"scratch that"`` removes the text before it in the same utterance, or, when it opens the
   utterance, the whole previous utterance (typed text is erased with as many backspaces as it
   had characters);
-- a replacements table (``{"voice flow": "voiceflow"}``) is applied to whole words,
-  case-insensitively, longest phrase first, after the commands;
+- a replacements table (``{"voice flow": "voiceflow"}``) is applied first, to whole words,
+  case-insensitively, longest phrase first -- so a replacement can also name a command in the
+  user's own words (``"delete that" = "scratch that"``);
 - between utterances: one space, unless the text so far ends a line; the first letter is
   capitalised after a sentence end (``.?!``) or a line break and lower-cased after a
   mid-sentence break -- except "I", "I'm", ... and all-caps words (acronyms).  The reason holds
@@ -132,6 +133,11 @@ class DictationText:
         self.replacements = dict(replacements or {})
         self._pieces: list[str] = []  # what each utterance inserted, joining space included
 
+    def reset(self) -> None:
+        """Start a new text (another window): the next utterance opens a sentence and
+        ``scratch that`` cannot reach what came before."""
+        self._pieces = []
+
     @property
     def text(self) -> str:
         """Everything inserted so far, as it stands after every edit."""
@@ -139,7 +145,7 @@ class DictationText:
 
     def feed(self, transcript: str) -> Edit:
         """The edit for the next utterance's raw transcript."""
-        text = transcript.strip()
+        text = apply_replacements(transcript.strip(), self.replacements)
         erase = 0
         scratched = False
         match = None
@@ -151,7 +157,6 @@ class DictationText:
                 scratched = True
             text = text[match.end():]
         text = _line_breaks(text)
-        text = apply_replacements(text, self.replacements)
         if text.strip(" \t" + _PUNCT) == "" and "\n" not in text:
             text = ""
         before = self.text
