@@ -251,7 +251,8 @@ def _session(args, copy_command, replacements, hotkey, control, window, SilenceD
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     asr = transcriber if not (args.prompt or args.hotwords) else _Prompted(transcriber, args.prompt, args.hotwords)
     with transcriber:
-        return run_dictation(recorder, asr, vad=vad, append_to=args.append, copy_command=copy_command,
+        return run_dictation(recorder, asr, vad=vad, append_to=args.append,
+                             copy_command=copy_command if args.copy else None,
                              hotkey=hotkey, toggle=args.toggle, control=control, window=window,
                              text=DictationText(replacements))
 
