@@ -29,18 +29,6 @@ def pulse():
     return _pulse.server_or_skip()
 
 
-@pytest.fixture(scope="module")
-def xserver():
-    reason = _desktop.missing_requirements()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"desktop tests need {reason}")
-        pytest.skip(reason)
-    server = _desktop.XServer().start()
-    yield server
-    server.stop()
-
-
 class Dictate:
     """``voiceflow dictate ARGS`` in a subprocess; its stdout/stderr lines are collected."""
 
