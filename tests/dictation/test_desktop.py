@@ -202,3 +202,16 @@ def test_listen_mode_is_driven_by_voiceflow_dictate_commands(pulse, xserver, cor
     assert not socket_path.exists()
     done = subprocess.run(command + ["toggle"], env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "no dictation session is listening" in done.stderr
+
+
+def test_an_idle_session_with_the_hotkey_armed_uses_almost_no_cpu(typing_session):
+    """The main thread sleeps in select (waking once a second to check the input device); what
+    remains is PortAudio's stream (about 1 % of a core, see docs/capture.md)."""
+    psutil = pytest.importorskip("psutil")
+    process = psutil.Process(typing_session.proc.pid)
+    time.sleep(1.0)  # the previous utterance's threads settle
+    before, t0 = process.cpu_times(), time.monotonic()
+    time.sleep(4.0)
+    after, wall = process.cpu_times(), time.monotonic() - t0
+    used = (after.user - before.user) + (after.system - before.system)
+    assert used / wall <= 0.02, f"idle session used {100 * used / wall:.1f} % of a core"
