@@ -83,3 +83,20 @@ def test_control_command_without_a_session(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     assert main(["dictate", "toggle"]) == 1
     assert "no dictation session is listening" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env, args, message", [
+    ({"WAYLAND_DISPLAY": "wayland-0"}, ["--type"], "--type on Wayland needs wtype, ydotool or dotool"),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, ["--paste"], "--paste needs X11"),
+    ({}, ["--type"], "no graphical session"),
+])
+def test_typing_without_a_way_to_type_is_a_usage_error(env, args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert main(["dictate", "--listen", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "voiceflow-dictate.sock").exists()  # the socket was closed again

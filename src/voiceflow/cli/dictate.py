@@ -172,7 +172,8 @@ def _desktop(args: argparse.Namespace, copy_command: list[str] | None, resources
     """The hotkey grab, control socket and window output the options ask for (each appended to
     ``resources`` for closing); raises :class:`_Usage` with the reason when one is impossible."""
     hotkey = control = window = None
-    wayland = bool(os.environ.get("WAYLAND_DISPLAY")) and not os.environ.get("DISPLAY")
+    wayland = bool(os.environ.get("WAYLAND_DISPLAY"))
+    x11 = bool(os.environ.get("DISPLAY"))
     if args.hotkey:
         from voiceflow.dictation.hotkey import HotkeyError, HotkeyGrab
 
@@ -193,13 +194,16 @@ def _desktop(args: argparse.Namespace, copy_command: list[str] | None, resources
         from voiceflow.dictation.keyboard import KeyboardError, XTestKeyboard, wayland_keyboard
         from voiceflow.dictation.output import WindowOutput
 
-        if wayland:
-            if args.paste:
-                raise _Usage("--paste needs X11; on Wayland use --type (wtype, ydotool or dotool)")
-            keyboard = wayland_keyboard()
-            if keyboard is None:
-                raise _Usage("--type on Wayland needs wtype, ydotool or dotool; none is installed")
-        else:
+        keyboard = wayland_keyboard() if wayland and args.type else None
+        if keyboard is None:
+            if not x11 and not wayland:
+                raise _Usage("no graphical session ($DISPLAY and $WAYLAND_DISPLAY are unset)")
+            if not x11:
+                raise _Usage("--paste needs X11; on Wayland use --type" if args.paste else
+                             "--type on Wayland needs wtype, ydotool or dotool; none is installed")
+            if wayland:
+                print("voiceflow dictate: Wayland session without wtype/ydotool/dotool: typing through "
+                      "XTest reaches only XWayland windows", file=sys.stderr)
             if args.paste:
                 import shutil
 

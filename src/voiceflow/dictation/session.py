@@ -5,8 +5,10 @@ silence stops it).  Each finished utterance goes to a :class:`~voiceflow.Pipelin
 so the next one is recorded while the last is transcribed, and its text is printed the moment it
 is ready (one line per utterance on ``out``; status messages go to ``err``), appended to a file
 and/or copied to the clipboard.  End of input finishes the utterance in progress, waits for every
-transcript and returns 0; Ctrl-C discards the utterance in progress, cancels what the model has
-not started, joins every thread and returns 130.
+transcript and returns 0.  Ctrl-C discards the utterance being recorded and says so, finishes
+the utterances already recorded ("Ctrl-C: finishing N utterance(s) ..."); a second Ctrl-C
+cancels what the model has not started and says how many were discarded; every thread is
+joined and it returns 130.
 
 Input is read from a file descriptor with ``select`` (POSIX), a line at a time, so a session can
 be driven by a terminal or by a pipe (the tests feed it lines while playing audio).
@@ -16,9 +18,8 @@ Desktop dictation (``--hotkey``, ``--listen``): a global X11 key
 starts and stops utterances instead of Enter, and each text is typed into the window that had
 the focus when the utterance ended (:mod:`~voiceflow.dictation.output`).  Whatever the trigger,
 recording goes on for :data:`TAIL_SECONDS` after the stop, the voice commands and joining of
-:mod:`~voiceflow.dictation.text` apply, an input device that stops delivering audio is reported
-and reopened (or the session ends, exit 1), and a first Ctrl-C finishes the utterances already
-recorded (a second one discards them, saying so).  The main thread sleeps in ``select`` on every
+:mod:`~voiceflow.dictation.text` apply, and an input device that stops delivering audio is
+reported and reopened (or the session ends, exit 1).  The main thread sleeps in ``select`` on every
 source at once: an idle session wakes once a second, to check the input device.
 """
 
