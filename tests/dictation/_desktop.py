@@ -110,3 +110,12 @@ def read_when(path: Path, predicate, timeout: float = 10.0) -> str:
         if predicate(text) or time.monotonic() > deadline:
             return text
         time.sleep(0.05)
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

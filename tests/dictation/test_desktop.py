@@ -167,7 +167,9 @@ def test_paste_types_the_text_and_restores_the_clipboard(pulse, xserver, corpus,
         time.sleep(0.3)
         xserver.xdotool("key", "Return")
         assert _desktop.read_when(path, lambda t: t.endswith("\n")) == text + "\n"
-        assert xserver.clipboard() == "the user's own clipboard"
+        # Restored once the window has fetched the pasted text (just after the paste).
+        assert _desktop.wait_until(lambda: xserver.clipboard() == "the user's own clipboard"), \
+            xserver.clipboard()
     finally:
         assert session.stop() == 130, session.err
     assert not any("did not paste" in line for line in session.err), session.err

@@ -10,7 +10,8 @@ per-character delay.  Any Unicode character is typed independently of the keyboa
   keysym with ``ChangeKeyboardMapping`` (what xdotool does).  Remapped spare keys stay mapped
   until :meth:`~XTestKeyboard.close`, so an application that handles the key events after the
   next remap still reads the right character; when a text needs more distinct characters than
-  there are spare keys, it is typed in chunks with a short pause between them.
+  there are spare keys, it is typed in chunks 0.25 s apart (an application that reads its
+  events later than that, e.g. under heavy load, can still see a reused key's new character).
 
 Limits: Caps Lock held on upper-cases letters typed from the layout (as it would for the
 user's own typing); the modifiers the user holds while the text is typed are combined with it.
@@ -33,7 +34,7 @@ from voiceflow.dictation.hotkey import HotkeyError, open_display
 __all__ = ["CommandKeyboard", "KeyboardError", "XTestKeyboard", "keysym_for_char", "wayland_keyboard"]
 
 _SPECIAL = {"\n": 0xFF0D, "\r": 0xFF0D, "\t": 0xFF09, "\b": 0xFF08}  # Return, Tab, BackSpace
-_CHUNK_PAUSE = 0.05  # seconds between chunks that reuse the same spare keycodes
+_CHUNK_PAUSE = 0.25  # seconds between chunks that reuse spare keycodes (clients read late when busy)
 
 TERMINAL_CLASSES = frozenset({
     "xterm", "uxterm", "urxvt", "rxvt", "gnome-terminal", "gnome-terminal-server", "konsole",
@@ -185,7 +186,9 @@ class XTestKeyboard:
         display.sync()
 
     def _assign_spares(self, needed: list[int]) -> None:
-        """Map every keysym of ``needed`` without a key to a spare keycode (one request per key)."""
+        """Map every keysym of ``needed`` without a key to a spare keycode.  Adjacent keycodes
+        are remapped in one request: each request makes every client refetch the mapping."""
+        changed: dict[int, int] = {}
         for sym in needed:
             if sym in self._spare_assigned:
                 self._spare_assigned[sym] = self._spare_assigned.pop(sym)  # most recently used
@@ -197,8 +200,14 @@ class XTestKeyboard:
             else:  # reuse the least recently used spare that this chunk does not need
                 old = next(s for s in self._spare_assigned if s not in needed)
                 code = self._spare_assigned.pop(old)
-            self._display.change_keyboard_mapping(code, [[sym] * self._per_keycode])
             self._spare_assigned[sym] = code
+            changed[code] = sym
+        codes = sorted(changed)
+        while codes:
+            run = [codes.pop(0)]
+            while codes and codes[0] == run[-1] + 1:
+                run.append(codes.pop(0))
+            self._display.change_keyboard_mapping(run[0], [[changed[c]] * self._per_keycode for c in run])
 
     def close(self) -> None:
         """Give the spare keycodes back (empty again) and close the connection.  Idempotent."""
