@@ -5,7 +5,6 @@ the hotkey while corpus clips play into the private PulseAudio device, and the r
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

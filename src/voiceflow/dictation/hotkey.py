@@ -84,22 +84,21 @@ class HotkeyGrab:
             raise HotkeyError(f"key {key!r} is already grabbed by another program; pick another "
                               "with --hotkey")
         self.down = False
-        self._held: list[Any] = []  # events read but not yet returned (a trailing release)
+        """The hotkey is held (as far as the returned events go)."""
 
     def fileno(self) -> int:
         return self._display.fileno()
 
     def buffered(self) -> bool:
         """Events were already read from the socket; do not wait on :meth:`fileno`."""
-        return bool(self._held) or self._display.pending_events() > 0
+        return self._display.pending_events() > 0
 
     def events(self) -> list[str]:
         """The hotkey's ``"press"`` / ``"release"`` transitions available now (never blocks for
         more than 10 ms); repeats and other events are dropped."""
         from Xlib import X
 
-        raw = list(self._held)
-        self._held = []
+        raw: list[Any] = []
         while True:
             while self._display.pending_events():
                 event = self._display.next_event()

@@ -17,7 +17,7 @@ Threading: one caller (the session's main thread).
 from __future__ import annotations
 
 import subprocess
-from typing import Any, Callable
+from typing import Any
 
 from voiceflow.dictation.text import Edit
 

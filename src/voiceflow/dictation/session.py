@@ -52,6 +52,7 @@ HEALTH_CHECK_SECONDS = 1.0
 """How often an idle session wakes up to check that the input still delivers audio."""
 
 REOPEN_ATTEMPTS = 3
+"""Tries to reopen a lost input device, 1 s apart, before the session ends."""
 
 
 class LineReader:
@@ -329,8 +330,9 @@ def run_dictation(
                 pipeline = None
                 _emit_ready(delivered, sink, status, focus_of)
             except KeyboardInterrupt:
-                pipeline.close(cancel=True)
-                pipeline = None
+                if pipeline is not None:
+                    pipeline.close(cancel=True)
+                    pipeline = None
                 status(f"Ctrl-C again: {waiting} utterance(s) not yet transcribed were discarded")
     finally:
         if pipeline is not None:

@@ -148,10 +148,9 @@ class DictationText:
         text = apply_replacements(transcript.strip(), self.replacements)
         erase = 0
         scratched = False
-        match = None
-        for match in _SCRATCH.finditer(text):
-            pass
-        if match is not None:
+        matches = list(_SCRATCH.finditer(text))
+        if matches:
+            match = matches[-1]  # the last "scratch that" wins
             if not text[: match.start()].strip(" " + _PUNCT) and self._pieces:
                 erase = len(self._pieces.pop())
                 scratched = True
