@@ -459,3 +459,71 @@ def test_recording_goes_on_for_the_tail_after_the_stop(pulse):
         driver.join()
         os.close(driver.read_fd)
     assert len(stopped_at) == 1 and 0.25 <= stopped_at[0] - pressed_at[0] < 0.6
+
+
+class FakeHotkey:
+    """Stands in for HotkeyGrab: events written by the test, a pipe to wake the session."""
+
+    key = "F9"
+
+    def __init__(self):
+        self.r, self.w = os.pipe()
+        self.pending = []
+        self.lock = threading.Lock()
+
+    def send(self, *events):
+        with self.lock:
+            self.pending += events
+        os.write(self.w, b".")
+
+    def fileno(self):
+        return self.r
+
+    def buffered(self):
+        return False
+
+    def events(self):
+        os.read(self.r, 4096)
+        with self.lock:
+            out, self.pending = self.pending, []
+        return out
+
+    def close(self):
+        os.close(self.r)
+        os.close(self.w)
+
+
+@pytest.mark.parametrize("toggle, events", [
+    (False, [("press",), ("release",)]),
+    (True, [("press", "release"), ("press", "release")]),  # one press starts, the next stops
+])
+def test_hotkey_hold_and_toggle(pulse, toggle, events):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber("Hot text.")
+    asr.release.set()
+    hotkey = FakeHotkey()
+
+    def run_script():
+        time.sleep(0.3)
+        for batch in events:
+            hotkey.send(*batch)
+            time.sleep(0.4)
+        deadline = time.monotonic() + 10
+        while "Hot text." not in log.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    script = threading.Thread(target=run_script)
+    script.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, hotkey=hotkey, toggle=toggle,
+                             out=log, err=log)
+    finally:
+        script.join()
+        hotkey.close()
+    text = log.getvalue()
+    assert code == 130
+    assert text.count("● recording") == 1 and "utterance 1" in text and "Hot text." in text.splitlines()
+    assert ("press F9 to start and again to stop" if toggle else "hold F9 to talk") in text
