@@ -124,7 +124,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     if args.action is not None:
         return _send(args.action)
-    from voiceflow.dictation.session import SilenceDetector, clipboard_command, run_dictation
+    from voiceflow.dictation.session import clipboard_command
 
     def usage(message: str) -> int:
         print(f"voiceflow dictate: {message}", file=sys.stderr)
@@ -151,21 +151,20 @@ def run(args: argparse.Namespace) -> int:
             replacements = load_replacements(args.replacements)
         except ReplacementsError as exc:
             return usage(str(exc))
-    resources = []
+    resources: list = []
     try:
-        hotkey = control = window = None
         try:
             hotkey, control, window = _desktop(args, copy_command, resources)
         except _Usage as exc:
             return usage(str(exc))
-        return _session(args, copy_command, replacements, hotkey, control, window, SilenceDetector, run_dictation)
+        return _session(args, copy_command if args.copy else None, replacements, hotkey, control, window)
     finally:
         for resource in reversed(resources):
             resource.close()
 
 
 class _Usage(Exception):
-    pass
+    """A request that cannot work here: a usage error (exit 2) with this reason."""
 
 
 def _desktop(args: argparse.Namespace, copy_command: list[str] | None, resources: list) -> tuple:
@@ -228,12 +227,16 @@ class _Prompted:
         return self._transcriber.transcribe(audio, sample_rate, prompt=self._prompt, hotwords=self._hotwords)
 
 
-def _session(args, copy_command, replacements, hotkey, control, window, SilenceDetector, run_dictation) -> int:
-    device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
+def _session(args: argparse.Namespace, copy_command: list[str] | None, replacements: dict,
+             hotkey, control, window) -> int:
+    """Open the input, load the model and run the session (``copy_command``: for ``--copy``)."""
+    from voiceflow.capture.devices import DeviceError
     from voiceflow.capture.recorder import Recorder
     from voiceflow.config import Config
-    from voiceflow.capture.devices import DeviceError
+    from voiceflow.dictation.session import SilenceDetector, run_dictation
     from voiceflow.dictation.text import DictationText
+
+    device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
 
     vad = SilenceDetector(args.silence, args.threshold_db) if args.vad else None
     recorder = Recorder.from_config(Config.for_mode(args.mode), device=device, samplerate=args.samplerate)
@@ -255,8 +258,7 @@ def _session(args, copy_command, replacements, hotkey, control, window, SilenceD
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     asr = transcriber if not (args.prompt or args.hotwords) else _Prompted(transcriber, args.prompt, args.hotwords)
     with transcriber:
-        return run_dictation(recorder, asr, vad=vad, append_to=args.append,
-                             copy_command=copy_command if args.copy else None,
+        return run_dictation(recorder, asr, vad=vad, append_to=args.append, copy_command=copy_command,
                              hotkey=hotkey, toggle=args.toggle, control=control, window=window,
                              text=DictationText(replacements))
 
