@@ -527,3 +527,38 @@ def test_hotkey_hold_and_toggle(pulse, toggle, events):
     assert code == 130
     assert text.count("● recording") == 1 and "utterance 1" in text and "Hot text." in text.splitlines()
     assert ("press F9 to start and again to stop" if toggle else "hold F9 to talk") in text
+
+
+def test_holding_the_key_again_within_the_tail_continues_the_utterance(pulse):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber("Hot text.")
+    asr.release.set()
+    hotkey = FakeHotkey()
+
+    def run_script():
+        time.sleep(0.3)
+        hotkey.send("press")
+        time.sleep(0.3)
+        hotkey.send("release")
+        time.sleep(0.1)  # within the 0.25 s tail
+        hotkey.send("press")
+        time.sleep(0.3)
+        hotkey.send("release")
+        deadline = time.monotonic() + 10
+        while "Hot text." not in log.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    script = threading.Thread(target=run_script)
+    script.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, hotkey=hotkey, out=log, err=log)
+    finally:
+        script.join()
+        hotkey.close()
+    text = log.getvalue()
+    assert code == 130
+    assert text.count("● recording") == 1 and text.count("■ stopped") == 1, text

@@ -250,6 +250,9 @@ def run_dictation(
                     status("(cancelled: the utterance was discarded)")
                 return
             if recording and stop_at is not None:  # inside the tail of the previous stop
+                if name == "begin":  # held again (or a key repeat that slipped through): go on
+                    stop_at = None
+                    return
                 finish()
                 if name == "end":
                     return
