@@ -100,3 +100,18 @@ def test_typing_without_a_way_to_type_is_a_usage_error(env, args, message, tmp_p
     assert main(["dictate", "--listen", *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "voiceflow-dictate.sock").exists()  # the socket was closed again
+
+
+def test_prompt_and_hotwords_reach_every_transcription():
+    from voiceflow.cli.dictate import _Prompted
+
+    calls = []
+
+    class Recording:
+        def transcribe(self, audio, sample_rate, *, prompt=None, hotwords=None):
+            calls.append((sample_rate, prompt, hotwords))
+
+    asr = _Prompted(Recording(), "Meeting notes.", "Kubernetes, Grafana")
+    asr.transcribe([0.0], 16000)
+    asr.transcribe([0.0], 16000)
+    assert calls == [(16000, "Meeting notes.", "Kubernetes, Grafana")] * 2
