@@ -71,3 +71,15 @@ def test_command_keyboard_commands(monkeypatch):
     assert calls == [(["wtype", "--", "a b"], None),
                      (["ydotool", "key", "--key-delay", "0", "14:1", "14:0", "14:1", "14:0"], None),
                      (["dotool"], "type one\nkey enter\ntype two\n")]
+
+
+def test_with_another_layout_group_active_every_character_goes_through_spare_keys(xserver, terminal,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("DISPLAY", xserver.display)
+    path, _ = terminal
+    with XTestKeyboard() as keyboard:
+        assert keyboard._layout_usable()  # Xvfb starts in the first group
+        monkeypatch.setattr(keyboard, "_layout_usable", lambda: False)  # e.g. a second layout selected
+        text = "Go forward, 10 meters!"  # 15 distinct characters: one chunk of spare keys
+        assert typed(xserver, path, keyboard, text) == text + "\n"
+        assert set(keyboard._spare_assigned) >= {ord("G"), ord("!"), ord(" ")}

@@ -13,6 +13,10 @@ per-character delay.  Any Unicode character is typed independently of the keyboa
   there are spare keys, it is typed in chunks 0.25 s apart (an application that reads its
   events later than that, e.g. under heavy load, can still see a reused key's new character).
 
+Keyboard layouts: the layout's own keys are used only while the first XKB group is active;
+with a second layout selected, every character is typed through spare keys (correct whatever
+the layout, in chunks when a text has more distinct characters than there are spare keys).
+
 Limits: Caps Lock held on upper-cases letters typed from the layout (as it would for the
 user's own typing); the modifiers the user holds while the text is typed are combined with it.
 
@@ -76,7 +80,6 @@ class XTestKeyboard:
             raise KeyboardError("the X server has no XTEST extension: cannot type")
         self._X = X
         self._shift = self._display.keysym_to_keycode(XK.string_to_keysym("Shift_L"))
-        self._control = self._display.keysym_to_keycode(XK.string_to_keysym("Control_L"))
         self._spare_assigned: dict[int, int] = {}  # keysym -> spare keycode, in use order
         self._load_mapping()
 
@@ -92,12 +95,21 @@ class XTestKeyboard:
             if not any(syms):
                 self._spares.append(keycode)
                 continue
-            for level, sym in enumerate(syms[:2]):
+            for level, sym in enumerate(syms[:2]):  # group 1, levels 1 and 2 (Shift)
                 if sym and sym not in self._layout:
                     self._layout[sym] = (keycode, level == 1)
         if not self._spares:
-            # No empty key: borrow the highest keycodes (rarely used ones beyond the layout).
+            # No empty key: borrow the highest keycodes (their symbols are put back at close).
             self._spares = list(range(self._max, self._max - 4, -1))
+        self._original = {code: list(mapping[code - self._min]) for code in self._spares}
+
+    def _layout_usable(self) -> bool:
+        """The layout's own keys type what its group-1 symbols say: the active XKB group (bits
+        13-14 of the core state) is the first.  With another group active (a second layout
+        selected), every character goes through spare keys, which carry the same symbol in
+        every group."""
+        mask = self._display.screen().root.query_pointer().mask
+        return (mask >> 13) & 3 == 0
 
     # --- window focus -------------------------------------------------------------------------
     def focused_window(self) -> int:
@@ -136,17 +148,18 @@ class XTestKeyboard:
         if not text:
             return
         keys = [keysym_for_char(c) for c in text]
+        layout = self._layout if self._layout_usable() else {}
         chunk: list[int] = []
         off_layout: set[int] = set()  # distinct keysyms of this chunk that need a spare key
         for sym in keys:
-            if sym not in self._layout and sym not in off_layout:
+            if sym not in layout and sym not in off_layout:
                 if len(off_layout) == len(self._spares):
-                    self._send(chunk)
+                    self._send(chunk, layout)
                     time.sleep(_CHUNK_PAUSE)  # let clients read the events before keys are reused
                     chunk, off_layout = [], set()
                 off_layout.add(sym)
             chunk.append(sym)
-        self._send(chunk)
+        self._send(chunk, layout)
 
     def backspace(self, count: int) -> None:
         """Press BackSpace ``count`` times."""
@@ -165,16 +178,16 @@ class XTestKeyboard:
             xtest.fake_input(self._display, self._X.KeyRelease, code)
         self._display.sync()
 
-    def _send(self, keys: list[int]) -> None:
+    def _send(self, keys: list[int], layout: dict[int, tuple[int, bool]]) -> None:
         from Xlib.ext import xtest
 
         if not keys:
             return
-        self._assign_spares([k for k in dict.fromkeys(keys) if k not in self._layout])
+        self._assign_spares([k for k in dict.fromkeys(keys) if k not in layout])
         X, display = self._X, self._display
         for sym in keys:
-            if sym in self._layout:
-                code, shifted = self._layout[sym]
+            if sym in layout:
+                code, shifted = layout[sym]
             else:
                 code, shifted = self._spare_assigned[sym], False
             if shifted:
@@ -210,13 +223,14 @@ class XTestKeyboard:
             self._display.change_keyboard_mapping(run[0], [[changed[c]] * self._per_keycode for c in run])
 
     def close(self) -> None:
-        """Give the spare keycodes back (empty again) and close the connection.  Idempotent."""
+        """Give the spare keycodes back (empty again, or their own symbols for borrowed keys) and
+        close the connection.  Idempotent."""
         display, self._display = getattr(self, "_display", None), None
         if display is None:
             return
         try:
             for code in self._spare_assigned.values():
-                display.change_keyboard_mapping(code, [[0] * self._per_keycode])
+                display.change_keyboard_mapping(code, [self._original[code]])
             display.sync()
         except Exception:  # noqa: BLE001 - the server may be gone
             pass
