@@ -78,8 +78,24 @@ def test_with_another_layout_group_active_every_character_goes_through_spare_key
     monkeypatch.setenv("DISPLAY", xserver.display)
     path, _ = terminal
     with XTestKeyboard() as keyboard:
-        assert keyboard._layout_usable()  # Xvfb starts in the first group
-        monkeypatch.setattr(keyboard, "_layout_usable", lambda: False)  # e.g. a second layout selected
+        assert keyboard._layout_usable(keyboard._state())  # Xvfb starts in the first group
+        monkeypatch.setattr(keyboard, "_layout_usable", lambda state: False)  # e.g. a second layout selected
         text = "Go forward, 10 meters!"  # 15 distinct characters: one chunk of spare keys
         assert typed(xserver, path, keyboard, text) == text + "\n"
         assert set(keyboard._spare_assigned) >= {ord("G"), ord("!"), ord(" ")}
+
+
+def test_caps_lock_does_not_change_the_text_and_stays_on(xserver, terminal, monkeypatch):
+    from Xlib import X
+
+    monkeypatch.setenv("DISPLAY", xserver.display)
+    path, _ = terminal
+    xserver.xdotool("key", "Caps_Lock")
+    try:
+        with XTestKeyboard() as keyboard:
+            assert keyboard._state() & X.LockMask
+            text = "Caps Lock was on, ÄÖ äö."
+            assert typed(xserver, path, keyboard, text) == text + "\n"
+            assert keyboard._state() & X.LockMask  # the user's lock is back
+    finally:
+        xserver.xdotool("key", "Caps_Lock")

@@ -17,8 +17,9 @@ Keyboard layouts: the layout's own keys are used only while the first XKB group 
 with a second layout selected, every character is typed through spare keys (correct whatever
 the layout, in chunks when a text has more distinct characters than there are spare keys).
 
-Limits: Caps Lock held on upper-cases letters typed from the layout (as it would for the
-user's own typing); the modifiers the user holds while the text is typed are combined with it.
+Caps Lock, when on, is switched off for the time of the typing and on again after it (as
+xdotool's ``--clearmodifiers`` does): applications upper-case letters under Lock whatever key
+they come from.  Limit: other modifiers the user holds while the text is typed combine with it.
 
 :class:`CommandKeyboard` types through ``wtype``, ``ydotool`` or ``dotool`` (Wayland, where
 XTest cannot reach native windows); see :func:`wayland_keyboard`.
@@ -80,6 +81,7 @@ class XTestKeyboard:
             raise KeyboardError("the X server has no XTEST extension: cannot type")
         self._X = X
         self._shift = self._display.keysym_to_keycode(XK.string_to_keysym("Shift_L"))
+        self._caps_lock = self._display.keysym_to_keycode(XK.string_to_keysym("Caps_Lock"))
         self._spare_assigned: dict[int, int] = {}  # keysym -> spare keycode, in use order
         self._load_mapping()
 
@@ -103,13 +105,15 @@ class XTestKeyboard:
             self._spares = list(range(self._max, self._max - 4, -1))
         self._original = {code: list(mapping[code - self._min]) for code in self._spares}
 
-    def _layout_usable(self) -> bool:
-        """The layout's own keys type what its group-1 symbols say: the active XKB group (bits
-        13-14 of the core state) is the first.  With another group active (a second layout
-        selected), every character goes through spare keys, which carry the same symbol in
-        every group."""
-        mask = self._display.screen().root.query_pointer().mask
-        return (mask >> 13) & 3 == 0
+    def _state(self) -> int:
+        """The core keyboard state: modifier bits, and the active XKB group in bits 13-14."""
+        return self._display.screen().root.query_pointer().mask
+
+    def _layout_usable(self, state: int) -> bool:
+        """The layout's own keys type what its group-1 symbols say: the active XKB group is the
+        first.  With another group active (a second layout selected), every character goes
+        through spare keys, which carry the same symbol in every group."""
+        return (state >> 13) & 3 == 0
 
     # --- window focus -------------------------------------------------------------------------
     def focused_window(self) -> int:
@@ -148,7 +152,11 @@ class XTestKeyboard:
         if not text:
             return
         keys = [keysym_for_char(c) for c in text]
-        layout = self._layout if self._layout_usable() else {}
+        state = self._state()
+        layout = self._layout if self._layout_usable(state) else {}
+        caps = bool(state & self._X.LockMask) and self._caps_lock
+        if caps:  # Caps Lock would upper-case letters (spare keys too): off while typing
+            self._tap(self._caps_lock)
         chunk: list[int] = []
         off_layout: set[int] = set()  # distinct keysyms of this chunk that need a spare key
         for sym in keys:
@@ -160,6 +168,15 @@ class XTestKeyboard:
                 off_layout.add(sym)
             chunk.append(sym)
         self._send(chunk, layout)
+        if caps:
+            self._tap(self._caps_lock)
+
+    def _tap(self, keycode: int) -> None:
+        from Xlib.ext import xtest
+
+        xtest.fake_input(self._display, self._X.KeyPress, keycode)
+        xtest.fake_input(self._display, self._X.KeyRelease, keycode)
+        self._display.sync()
 
     def backspace(self, count: int) -> None:
         """Press BackSpace ``count`` times."""
