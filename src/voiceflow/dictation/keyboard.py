@@ -188,6 +188,8 @@ class XTestKeyboard:
         self._send(chunk, layout)
         if caps:
             self._tap(self._caps_lock)
+        while self._display.pending_events():  # MappingNotify for our own remaps: not needed
+            self._display.next_event()
 
     def _tap(self, keycode: int) -> None:
         from Xlib.ext import xtest
