@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 CLIP_A = "pocketsphinx_goforward"  # "go forward ten meters"
 CLIP_B = "speechbrain_example2"  # "my father has revealed the culprit's name"
 CLIP_LONG = "speechbrain_example1"  # "the birch canoe slid on the smooth planks"
+CLIP_5S = "fasterwhisper_stereodiar-left"  # 5 s: its transcription leaves time to move the focus
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +48,13 @@ class Dictate:
         for raw in stream:
             lines.append(raw.decode(errors="replace").rstrip("\n"))
 
-    def wait_for(self, lines, predicate, timeout=60.0, start=0):
+    def wait_for(self, lines, predicate, timeout=60.0, start=0, poll=0.02):
         deadline = time.monotonic() + timeout
         while not any(predicate(line) for line in lines[start:]):
             assert self.proc.poll() is None or any(predicate(l) for l in lines[start:]), \
                 f"dictate exited {self.proc.returncode}:\n" + "\n".join(self.err)
             assert time.monotonic() < deadline, "timed out; stderr:\n" + "\n".join(self.err)
-            time.sleep(0.02)
+            time.sleep(poll)
 
     def wait_texts(self, count, timeout=30.0):
         self.wait_for(self.out, lambda _: len(self.out) >= count, timeout)
@@ -138,16 +139,16 @@ def test_text_is_not_typed_into_another_window_when_the_focus_moved(typing_sessi
     xserver.focus(window_a)
     xserver.clipboard("before")
     before = len(typing_session.err)
-    hold_and_speak(xserver, pulse, clip(corpus, CLIP_B))
-    typing_session.wait_for(typing_session.err, lambda line: "■ stopped" in line, start=before)
-    xserver.focus(window_b)  # while the utterance is being transcribed
+    hold_and_speak(xserver, pulse, clip(corpus, CLIP_5S))
+    typing_session.wait_for(typing_session.err, lambda line: "■ stopped" in line, start=before, poll=0.002)
+    xserver.focus(window_b)  # while the utterance is being transcribed (a few hundred ms)
     typing_session.wait_for(typing_session.err, lambda line: "focused window changed" in line)
     for window in (window_a, window_b):
         xserver.focus(window)
         xserver.xdotool("key", "Return")
     assert _desktop.read_when(first, lambda t: t) == "\n"
     assert _desktop.read_when(second, lambda t: t) == "\n"
-    assert "father" in xserver.clipboard().lower()
+    assert "wizard" in xserver.clipboard().lower()
 
 
 def test_paste_types_the_text_and_restores_the_clipboard(pulse, xserver, corpus, tmp_path):
