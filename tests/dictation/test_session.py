@@ -562,3 +562,39 @@ def test_holding_the_key_again_within_the_tail_continues_the_utterance(pulse):
     text = log.getvalue()
     assert code == 130
     assert text.count("● recording") == 1 and text.count("■ stopped") == 1, text
+
+
+def test_the_x_display_going_away_ends_the_session_after_the_recorded_text(pulse):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber("Hot text.")
+    asr.release.set()
+
+    class DyingHotkey(FakeHotkey):
+        dead = False
+
+        def buffered(self):
+            if self.dead:
+                raise ConnectionResetError("display closed")
+            return False
+
+    hotkey = DyingHotkey()
+
+    def run_script():
+        time.sleep(0.3)
+        hotkey.send("press")
+        time.sleep(0.4)
+        hotkey.dead = True  # the X server goes away while the key is held
+        os.write(hotkey.w, b".")
+
+    script = threading.Thread(target=run_script)
+    script.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, hotkey=hotkey, out=log, err=log)
+    finally:
+        script.join()
+        hotkey.close()
+    text = log.getvalue()
+    assert code == 1
+    assert "X display went away" in text and "Hot text." in text.splitlines()

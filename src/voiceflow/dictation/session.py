@@ -156,7 +156,8 @@ def run_dictation(
     tail_seconds: float = TAIL_SECONDS,
 ) -> int:
     """Run one dictation session; returns the exit code (0 at end of input, 130 on Ctrl-C,
-    1 when the input device was lost and could not be reopened).
+    1 when the input device was lost and could not be reopened, or the hotkey's X display
+    went away -- after delivering what was recorded).
 
     ``recorder`` is an unopened or open :class:`~voiceflow.Recorder` (opened here if needed,
     closed at the end); ``transcriber`` anything with ``transcribe(audio, sample_rate)`` (it is
@@ -268,8 +269,18 @@ def run_dictation(
             timeout: float | None = HEALTH_CHECK_SECONDS
             if recording:
                 timeout = 0.05 if stop_at is None else max(0.0, min(0.05, stop_at - now))
-            if hotkey is not None and hotkey.buffered():
-                timeout = 0.0
+            hotkey_buffered = False
+            if hotkey is not None:
+                try:
+                    hotkey_buffered = hotkey.buffered()
+                except Exception as exc:  # noqa: BLE001 - the X connection closed: end cleanly
+                    status(f"the hotkey's X display went away ({type(exc).__name__}); the session ends")
+                    if recording:
+                        finish()
+                    lost = True
+                    break
+                if hotkey_buffered:
+                    timeout = 0.0
             fds = [wake_r]
             if reader is not None and not reader.eof:
                 fds.append(reader.fd)
@@ -283,7 +294,7 @@ def run_dictation(
             commands: list[str] = []
             if reader is not None and reader.fd in ready:
                 commands += ["toggle"] * len(reader.read(0))
-            if hotkey is not None and (hotkey.fileno() in ready or hotkey.buffered()):
+            if hotkey is not None and (hotkey_buffered or hotkey.fileno() in ready):
                 for event in hotkey.events():
                     if toggle:
                         commands += ["toggle"] if event == "press" else []
