@@ -356,3 +356,32 @@ def test_callback_allocates_no_sample_buffers(channels):
     assert rec._errors == 0 and rec._ring.total == 550 * 512
     # A copied or converted block would be >= 2048 bytes; only small objects may appear.
     assert peak - before < 1024 and now - before < 1024, (peak - before, now - before)
+
+
+def test_input_lost_when_the_stream_stops_or_goes_silent(pulse, monkeypatch):
+    import voiceflow.capture.recorder as recorder_module
+
+    with Recorder(device=_pulse.INPUT_DEVICE) as rec:
+        assert not rec.input_lost
+        rec.start()
+        time.sleep(0.3)
+        rec._stream.abort()  # what PortAudio does when the device or the sound server goes away
+        assert rec.input_lost
+        assert rec.stop().shape[0] > 0.2 * 16000  # what was captured is still there
+    assert not rec.input_lost  # closed: nothing to lose
+    monkeypatch.setattr(recorder_module, "INPUT_LOST_SECONDS", 0.2)
+    with Recorder(device=_pulse.INPUT_DEVICE) as rec:
+        for _ in range(10):  # blocks keep arriving (every 32 ms): never lost
+            time.sleep(0.05)
+            assert not rec.input_lost
+        real = rec._stream
+
+        class SilentButActive:  # a stream PortAudio still calls active that delivers nothing
+            active = True
+            stop, close = real.stop, real.close
+
+        real.stop()
+        rec._stream = SilentButActive()
+        assert not rec.input_lost or time.perf_counter_ns() - rec._last_block_ns > 0.2e9
+        time.sleep(0.3)
+        assert rec.input_lost  # no block for 0.2 s

@@ -277,3 +277,324 @@ def test_copy_without_a_clipboard_tool_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setattr(dictate, "clipboard_command", lambda *a, **k: None)
     assert main(["dictate", "--copy"]) == 2
     assert "clipboard tool" in capsys.readouterr().err
+
+
+# --- robustness ------------------------------------------------------------------------------------
+class GatedTranscriber:
+    """Transcribes nothing until ``release`` is set (so a test controls when a job finishes)."""
+
+    def __init__(self, text="Held text."):
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.text = text
+
+    def transcribe(self, audio, sample_rate):
+        from types import SimpleNamespace
+
+        self.started.set()
+        self.release.wait(30)
+        return SimpleNamespace(text=self.text)
+
+
+def test_ctrl_c_finishes_the_recorded_utterance_and_says_so(pulse):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber()
+
+    def transcribing():
+        """the model to start"""
+        return asr.started.is_set()
+
+    def release_later():
+        """the model to be released"""
+        threading.Timer(0.5, asr.release.set).start()
+        return True
+
+    driver = Driver(pulse, [("sleep", 0.2), "enter", ("sleep", 0.4), "enter", ("until", transcribing),
+                            "sigint", ("until", release_later), ("sleep", 1.0)])
+    driver.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, stdin_fd=driver.read_fd,
+                             out=log, err=log)
+    finally:
+        driver.join()
+        os.close(driver.read_fd)
+    text = log.getvalue()
+    assert code == 130
+    assert "Ctrl-C: finishing 1 utterance(s) being transcribed; Ctrl-C again discards them" in text
+    assert "Held text." in text.splitlines()  # finished and printed after the first Ctrl-C
+
+
+def test_a_second_ctrl_c_discards_what_is_not_transcribed_and_says_so(pulse):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber()
+
+    def transcribing():
+        """the model to start"""
+        return asr.started.is_set()
+
+    def finishing():
+        """the first Ctrl-C to be handled"""
+        return "Ctrl-C: finishing" in log.getvalue()
+
+    # Two utterances: one inside the model, one waiting for it.
+    driver = Driver(pulse, [("sleep", 0.2), "enter", ("sleep", 0.3), "enter", ("sleep", 0.3), "enter",
+                            ("sleep", 0.3), "enter", ("until", transcribing), ("sleep", 0.3), "sigint",
+                            ("until", finishing), "sigint", ("sleep", 0.3)])
+    driver.start()
+    try:
+        threading.Timer(3.0, asr.release.set).start()  # the job inside the model ends eventually
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, stdin_fd=driver.read_fd,
+                             out=log, err=log)
+    finally:
+        asr.release.set()
+        driver.join()
+        os.close(driver.read_fd)
+    text = log.getvalue()
+    assert code == 130
+    assert "Ctrl-C: finishing 2 utterance(s)" in text
+    assert "Ctrl-C again: 2 utterance(s) not yet transcribed were discarded" in text
+    assert "Held text." not in text.splitlines()
+
+
+def test_a_lost_input_is_reported_and_reopened(pulse, corpus, transcriber):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    recorder = Recorder(device=_pulse.INPUT_DEVICE)
+
+    def lose_the_device():
+        """the stream to be aborted (as when the sound server goes away)"""
+        recorder._stream.abort()
+        return True
+
+    def reopened():
+        """the input to be reopened"""
+        return "input reopened" in log.getvalue()
+
+    def printed():
+        """the text"""
+        return "forward" in log.getvalue().lower()
+
+    path = corpus / "clips" / f"{CLIP_A}.wav"
+    driver = Driver(pulse, [("sleep", 0.3), ("until", lose_the_device), ("until", reopened), ("sleep", 0.3),
+                            "enter", ("play", path), ("sleep", 0.2), "enter", ("until", printed)])
+    driver.start()
+    try:
+        code = run_dictation(recorder, transcriber, stdin_fd=driver.read_fd, out=log, err=log)
+    finally:
+        driver.join()
+        os.close(driver.read_fd)
+    assert driver.error is None, driver.error
+    assert code == 0
+    assert "input device lost" in log.getvalue()
+
+
+def test_a_lost_input_that_cannot_be_reopened_ends_the_session(pulse, monkeypatch):
+    from voiceflow.capture.devices import DeviceError
+    from voiceflow.capture.recorder import Recorder
+    from voiceflow.dictation import session
+
+    monkeypatch.setattr(session, "REOPEN_ATTEMPTS", 2)
+    log = Transcript()
+    recorder = Recorder(device=_pulse.INPUT_DEVICE)
+    recorder.open()
+    asr = GatedTranscriber()
+    asr.release.set()
+
+    def refuse():
+        raise DeviceError("no such device (test)")
+
+    def lose_the_device():
+        """the stream to be aborted while recording"""
+        recorder.open = refuse
+        recorder._stream.abort()
+        return True
+
+    driver = Driver(pulse, [("sleep", 0.2), "enter", ("sleep", 0.5), ("until", lose_the_device), ("sleep", 5)])
+    driver.start()
+    try:
+        code = run_dictation(recorder, asr, stdin_fd=driver.read_fd, out=log, err=log)
+    finally:
+        driver.join()
+        os.close(driver.read_fd)
+    text = log.getvalue()
+    assert code == 1
+    assert "input device lost" in text and "the session ends" in text
+    assert "Held text." in text.splitlines()  # what was recorded before the loss was transcribed
+    assert not recorder.is_recording
+
+
+def test_recording_goes_on_for_the_tail_after_the_stop(pulse):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber()
+    asr.release.set()
+    recorder = Recorder(device=_pulse.INPUT_DEVICE)
+    stopped_at = []
+    real_stop = recorder.stop
+
+    def stop():
+        stopped_at.append(time.monotonic())
+        return real_stop()
+
+    recorder.stop = stop
+    pressed_at = []
+
+    def press():
+        """the stop press"""
+        pressed_at.append(time.monotonic())
+        os.write(driver.write_fd, b"\n")
+        return True
+
+    driver = Driver(pulse, [("sleep", 0.2), "enter", ("sleep", 0.5), ("until", press), ("sleep", 0.8)])
+    driver.start()
+    try:
+        run_dictation(recorder, asr, stdin_fd=driver.read_fd, out=log, err=log, tail_seconds=0.25)
+    finally:
+        driver.join()
+        os.close(driver.read_fd)
+    assert len(stopped_at) == 1 and 0.25 <= stopped_at[0] - pressed_at[0] < 0.6
+
+
+class FakeHotkey:
+    """Stands in for HotkeyGrab: events written by the test, a pipe to wake the session."""
+
+    key = "F9"
+
+    def __init__(self):
+        self.r, self.w = os.pipe()
+        self.pending = []
+        self.lock = threading.Lock()
+
+    def send(self, *events):
+        with self.lock:
+            self.pending += events
+        os.write(self.w, b".")
+
+    def fileno(self):
+        return self.r
+
+    def buffered(self):
+        return False
+
+    def events(self):
+        os.read(self.r, 4096)
+        with self.lock:
+            out, self.pending = self.pending, []
+        return out
+
+    def close(self):
+        os.close(self.r)
+        os.close(self.w)
+
+
+@pytest.mark.parametrize("toggle, events", [
+    (False, [("press",), ("release",)]),
+    (True, [("press", "release"), ("press", "release")]),  # one press starts, the next stops
+])
+def test_hotkey_hold_and_toggle(pulse, toggle, events):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber("Hot text.")
+    asr.release.set()
+    hotkey = FakeHotkey()
+
+    def run_script():
+        time.sleep(0.3)
+        for batch in events:
+            hotkey.send(*batch)
+            time.sleep(0.4)
+        deadline = time.monotonic() + 10
+        while "Hot text." not in log.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    script = threading.Thread(target=run_script)
+    script.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, hotkey=hotkey, toggle=toggle,
+                             out=log, err=log)
+    finally:
+        script.join()
+        hotkey.close()
+    text = log.getvalue()
+    assert code == 130
+    assert text.count("● recording") == 1 and "utterance 1" in text and "Hot text." in text.splitlines()
+    assert ("press F9 to start and again to stop" if toggle else "hold F9 to talk") in text
+
+
+def test_holding_the_key_again_within_the_tail_continues_the_utterance(pulse):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber("Hot text.")
+    asr.release.set()
+    hotkey = FakeHotkey()
+
+    def run_script():
+        time.sleep(0.3)
+        hotkey.send("press")
+        time.sleep(0.3)
+        hotkey.send("release")
+        time.sleep(0.1)  # within the 0.25 s tail
+        hotkey.send("press")
+        time.sleep(0.3)
+        hotkey.send("release")
+        deadline = time.monotonic() + 10
+        while "Hot text." not in log.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    script = threading.Thread(target=run_script)
+    script.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, hotkey=hotkey, out=log, err=log)
+    finally:
+        script.join()
+        hotkey.close()
+    text = log.getvalue()
+    assert code == 130
+    assert text.count("● recording") == 1 and text.count("■ stopped") == 1, text
+
+
+def test_the_x_display_going_away_ends_the_session_after_the_recorded_text(pulse):
+    from voiceflow.capture.recorder import Recorder
+
+    log = Transcript()
+    asr = GatedTranscriber("Hot text.")
+    asr.release.set()
+
+    class DyingHotkey(FakeHotkey):
+        dead = False
+
+        def buffered(self):
+            if self.dead:
+                raise ConnectionResetError("display closed")
+            return False
+
+    hotkey = DyingHotkey()
+
+    def run_script():
+        time.sleep(0.3)
+        hotkey.send("press")
+        time.sleep(0.4)
+        hotkey.dead = True  # the X server goes away while the key is held
+        os.write(hotkey.w, b".")
+
+    script = threading.Thread(target=run_script)
+    script.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, hotkey=hotkey, out=log, err=log)
+    finally:
+        script.join()
+        hotkey.close()
+    text = log.getvalue()
+    assert code == 1
+    assert "X display went away" in text and "Hot text." in text.splitlines()

@@ -58,6 +58,9 @@ _TIMING_SLOTS = 1024  # recent callback durations kept for the median / p99
 _LEVEL_SECONDS = 0.05  # window of the level meter
 _FIRST_BLOCK_TIMEOUT = 1.0  # open() waits at most this long for the first callback
 
+INPUT_LOST_SECONDS = 3.0
+"""An open stream that delivered no block for this long counts as lost (:attr:`Recorder.input_lost`)."""
+
 
 @dataclass(frozen=True)
 class CaptureStats:
@@ -272,6 +275,7 @@ class Recorder:
         self._spill: _Spill | None = None
         self._max_samples = 0
         self._pool: BlockPool | None = None
+        self._last_block_ns = time.perf_counter_ns()
 
     # --- lifecycle ---------------------------------------------------------------------------
     def open(self) -> "Recorder":
@@ -365,6 +369,7 @@ class Recorder:
         except BaseException:  # noqa: BLE001 - the callback must never raise
             self._errors += 1
         self._durations[self._blocks % _TIMING_SLOTS] = time.perf_counter_ns() - began
+        self._last_block_ns = began
         self._blocks += 1
 
     # --- utterances ----------------------------------------------------------------------------
@@ -467,6 +472,18 @@ class Recorder:
     @property
     def is_open(self) -> bool:
         return self._stream is not None
+
+    @property
+    def input_lost(self) -> bool:
+        """The open stream stopped delivering audio: PortAudio ended it (device unplugged,
+        sound server gone) or no block arrived for :data:`INPUT_LOST_SECONDS`.  ``stop()``
+        still returns what was captured; ``close()`` + ``open()`` reopens the device."""
+        stream = self._stream
+        if stream is None:
+            return False
+        if not stream.active:
+            return True
+        return time.perf_counter_ns() - self._last_block_ns > INPUT_LOST_SECONDS * 1e9
 
     @property
     def is_recording(self) -> bool:
