@@ -10,6 +10,7 @@ import wave
 import numpy as np
 import pytest
 
+from voiceflow.audio.file import TruncatedAudioWarning
 from voiceflow.asr.decode import RawSegment, WindowResult
 from voiceflow.bench.asr import corpus_wer
 from voiceflow.asr.text import find_loop
@@ -149,8 +150,10 @@ def test_missing_and_undecodable_files(transcriber, tmp_path):
         w.setframerate(16000)
         w.writeframes(np.zeros(16000, np.int16).tobytes())
     truncated.write_bytes(truncated.read_bytes()[:20000])  # header promises more than is there
-    with pytest.raises(ValueError, match="truncated"):
-        transcriber.transcribe(truncated)
+    with pytest.warns(TruncatedAudioWarning, match="truncated WAV"):
+        cut = transcriber.transcribe(truncated)
+    assert cut.truncated and cut.to_dict()["truncated"] is True
+    assert cut.duration == pytest.approx((20000 - 44) // 2 / 16000)
     with pytest.raises(IsADirectoryError):
         transcriber.transcribe(tmp_path)
 

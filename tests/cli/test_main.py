@@ -215,14 +215,14 @@ def test_bad_files_give_one_error_line_each_and_the_batch_goes_on(capsys, tmp_pa
     truncated.write_bytes(good.read_bytes()[:40000])
     batch = [missing, good, empty, text, truncated, good]
     out_dir = tmp_path / "out"
-    code, out, err = run_cli(capsys, "transcribe", "-o", str(out_dir), *map(str, batch))
+    code, out, err = run_cli(capsys, "transcribe", "--strict", "-o", str(out_dir), *map(str, batch))
     assert (code, out) == (4, "")
     errors = error_lines(err)
     assert len(errors) == 4
     for line, bad, reason in zip(
         errors,
         (missing, empty, text, truncated),
-        ("no such file", "empty file", "not a readable audio file", "truncated WAV"),
+        ("no such file", "empty file", "not a readable audio file", "truncated or damaged"),
     ):
         assert line.startswith(f"voiceflow transcribe: error: {bad}: {reason}")
     assert err.splitlines()[-1] == "voiceflow transcribe: 4 of 6 files failed"

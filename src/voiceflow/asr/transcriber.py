@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -39,7 +40,7 @@ from voiceflow.asr.chunking import make_vad
 from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import collapse_loops, words
-from voiceflow.audio.file import read_audio, to_model_rate
+from voiceflow.audio.file import LoadedAudio, TruncatedAudioWarning, load_audio, to_model_rate
 from voiceflow.config import Config
 from voiceflow.asr.models import DEFAULT_MODEL, resolve_model
 
@@ -87,6 +88,9 @@ class Transcript:
     """Seconds of audio transcribed (after resampling to 16 kHz)."""
     timings: Timings
     mode: str
+    truncated: bool = False
+    """The file was cut short or damaged: this is the transcript of the part that could be
+    decoded (see :func:`voiceflow.audio.file.load_audio`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``dict``/``list``/``float``/``str`` form (JSON-serialisable)."""
@@ -183,13 +187,17 @@ class Transcriber:
 
         Args:
             audio: 1-D ``(frames,)`` or 2-D ``(frames, channels)`` array of any supported dtype
-                (float32 in [-1, 1] or int16 PCM typically), or a path to an audio file.
+                (float32 in [-1, 1] or int16 PCM typically), a path to an audio file, or what
+                :func:`voiceflow.audio.file.load_audio` returned (16 kHz; ``sample_rate``
+                ignored).
             sample_rate: Hz of an array input (ignored for a path); resampled to 16 kHz.
             prompt: text preceding this utterance (style, spelling); not kept after the call.
             hotwords: words/phrases to favour; not kept after the call.
 
-        Returns a :class:`Transcript`; empty text for silence, noise or empty input.
-        Raises ``ValueError`` for a bad array/rate or an empty, truncated or undecodable file
+        Returns a :class:`Transcript`; empty text for silence, noise or empty input.  A file cut
+        short or damaged part-way gives the transcript of what could be decoded, with
+        ``truncated=True`` (and, for a path, a :class:`~voiceflow.audio.file.TruncatedAudioWarning`).
+        Raises ``ValueError`` for a bad array/rate or an empty or undecodable file
         (:class:`voiceflow.audio.file.AudioFileError`), ``FileNotFoundError`` /
         ``IsADirectoryError`` for a missing path or a folder, ``RuntimeError`` after
         :meth:`close`.  Files are read as :func:`voiceflow.audio.file.read_audio` reads them
@@ -198,9 +206,10 @@ class Transcriber:
         started = time.perf_counter()
         if self._closed:
             raise RuntimeError("Transcriber is closed")
-        samples = self._prepare(audio, sample_rate)
+        samples, truncated = self._prepare(audio, sample_rate)
         with self._turn():
-            return self._transcribe_samples(samples, started, prompt=prompt, hotwords=hotwords)
+            transcript = self._transcribe_samples(samples, started, prompt=prompt, hotwords=hotwords)
+        return replace(transcript, truncated=True) if truncated else transcript
 
     def close(self) -> None:
         """Release the model.  Further :meth:`transcribe` calls raise ``RuntimeError``."""
@@ -222,10 +231,16 @@ class Transcriber:
         )
 
     # --- input ------------------------------------------------------------------------------
-    def _prepare(self, audio: Any, sample_rate: int) -> np.ndarray:
-        """16 kHz mono float32 samples, repaired; raises ValueError / FileNotFoundError."""
+    def _prepare(self, audio: Any, sample_rate: int) -> tuple[np.ndarray, bool]:
+        """16 kHz mono float32 samples, repaired, and whether the file they came from was cut
+        short; raises ValueError / FileNotFoundError."""
+        if isinstance(audio, LoadedAudio):
+            return audio.samples, audio.truncated is not None
         if isinstance(audio, (str, bytes, os.PathLike)):
-            return read_audio(os.fsdecode(audio), cfg=self.config)
+            loaded = load_audio(os.fsdecode(audio), cfg=self.config)
+            if loaded.truncated is not None:
+                warnings.warn(loaded.truncated, TruncatedAudioWarning, stacklevel=3)
+            return loaded.samples, loaded.truncated is not None
         if not isinstance(audio, np.ndarray):
             raise ValueError(f"audio must be a numpy array or a file path, not {type(audio).__name__}")
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
@@ -233,8 +248,8 @@ class Transcriber:
         if audio.ndim not in (1, 2):
             raise ValueError(f"audio must be 1-D (frames,) or 2-D (frames, channels), got shape {audio.shape}")
         if audio.size == 0:
-            return np.zeros(0, dtype=np.float32)
-        return to_model_rate(audio, int(sample_rate), "Transcriber.transcribe", cfg=self.config)
+            return np.zeros(0, dtype=np.float32), False
+        return to_model_rate(audio, int(sample_rate), "Transcriber.transcribe", cfg=self.config), False
 
     # --- the model path ----------------------------------------------------------------------
     def _transcribe_samples(

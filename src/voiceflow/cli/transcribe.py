@@ -4,10 +4,12 @@ One worker (the default) runs a :class:`~voiceflow.asr.pipeline.PipelinedTranscr
 process, so the next file is decoded while the model works on the current one. ``--workers N``
 runs N processes with one CTranslate2 thread each, so a batch scales with cores.
 
-Every file that cannot be transcribed (missing, empty, not audio, truncated, rejected by the
-audio guard) prints one ``voiceflow transcribe: error: FILE: reason`` line on stderr and the
-batch goes on. Exit code: the number of files without a transcript, capped at 125 (126 and up
-mean other things to shells); 0 when all succeeded.
+Every file that cannot be transcribed (missing, empty, not audio, rejected by the audio guard)
+prints one ``voiceflow transcribe: error: FILE: reason`` line on stderr and the batch goes on. A
+file cut short or damaged part-way prints a ``warning:`` line and its transcript is what could be
+decoded (JSON: ``"truncated": true``); with ``--strict`` it is an error instead. Exit code: the
+number of files without a transcript, capped at 125 (126 and up mean other things to shells);
+0 when all succeeded.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--model", default="tiny.en", help="model name or CTranslate2 directory (default: tiny.en, offline)"
     )
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="a truncated or damaged file is an error (default: a warning, and the transcript of what is there)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
     return parser
 
@@ -74,6 +80,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         outcomes = _transcribe_in_pool(paths, model, args.mode, args.workers)
     for path, transcript, error in outcomes:
+        if error is None and getattr(transcript, "truncated", False):
+            cut = f"{path}: truncated or damaged: transcribed the {transcript.duration:.2f} s that could be decoded"
+            if getattr(args, "strict", False):
+                transcript, error = None, f"{cut} (--strict)"
+            else:
+                sink.warn(cut)
         sink.deliver(path, transcript, error)
     sink.finish()
     return min(sink.failed, MAX_EXIT_CODE)
@@ -143,8 +155,14 @@ def _init_worker(model: str, mode: str) -> None:
 
 
 def _transcribe_file(path: str) -> tuple[Any, str | None]:
+    import warnings
+
+    from voiceflow.audio.file import TruncatedAudioWarning
+
     try:
-        return _worker_transcriber.transcribe(path), None
+        with warnings.catch_warnings():  # the parent prints one line from Transcript.truncated
+            warnings.simplefilter("ignore", TruncatedAudioWarning)
+            return _worker_transcriber.transcribe(path), None
     except Exception as error:  # noqa: BLE001
         return None, _describe(path, error)
 
@@ -171,6 +189,9 @@ class _Sink:
             self._say(f"{_PROG}: error: {error}")
         if self._bar is not None:
             self._bar.update(1)
+
+    def warn(self, message: str) -> None:
+        self._say(f"{_PROG}: warning: {message}")
 
     def finish(self) -> None:
         if self._bar is not None:
