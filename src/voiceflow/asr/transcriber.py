@@ -15,7 +15,9 @@ and returns a :class:`Transcript`.  What happens inside, in order:
    puts text in the padding or is unlikely is redone with ``retry_pad_s`` of silence, and if
    that is judged wrong too, with Whisper's full 30 s window (``voiceflow.asr.context``);
 5. **guards** -- windows judged silent (high no-speech probability and low log-probability)
-   are dropped; repeated segments and looped phrases are collapsed.
+   are dropped; repeated segments and looped phrases are collapsed;
+6. **hotwords** -- passed to the decoder as faster-whisper does (the previous-context section),
+   then written as the caller spells them (``voiceflow.asr.text.respell_hotwords``).
 
 Nothing is carried from one call to the next unless the caller passes ``prompt`` or
 ``hotwords``.  Threading: see :class:`Transcriber`.
@@ -39,7 +41,7 @@ from voiceflow.asr import context as _asr_context
 from voiceflow.asr.chunking import make_vad
 from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
-from voiceflow.asr.text import collapse_loops, words
+from voiceflow.asr.text import collapse_loops, respell_hotwords, words
 from voiceflow.audio.file import LoadedAudio, TruncatedAudioWarning, load_audio, to_model_rate
 from voiceflow.config import Config
 from voiceflow.asr.models import DEFAULT_MODEL, resolve_model
@@ -294,6 +296,8 @@ class Transcriber:
             for (lo, hi, _), result, chunk_clock in zip(spans, results, clocks):
                 clock.merge(chunk_clock)
                 segments.extend(self._accept(result, offset=lo / SAMPLE_RATE, length=(hi - lo) / SAMPLE_RATE))
+        if hotwords:
+            segments = [replace(s, text=respell_hotwords(s.text, hotwords)) for s in segments]
         segments = _dedupe(segments)
         text = " ".join(s.text for s in segments)
         total = time.perf_counter() - started
