@@ -6,6 +6,8 @@ import pytest
 
 from voiceflow.asr.context import (
     FULL_FRAMES,
+    beyond_speech_rate,
+    max_words,
     content_frames,
     judge,
     token_budget,
@@ -57,6 +59,22 @@ def test_judge_flags_loops_from_crafted_repeats():
     assert judge(result(looped, [RawSegment(0.0, 2.8, looped)]), 2.8, speech_end_s=2.7, **RULES) == "loop"
     dots = " What joy there is in living" + " ..." * 50
     assert judge(result(dots, [RawSegment(0.0, 1.8, dots)]), 1.8, speech_end_s=1.7, **RULES) == "loop"
+
+
+def test_a_repetition_the_speech_can_hold_is_not_a_loop_by_itself():
+    """ "no no no no" is spoken: with the speech time known, a repeated phrase is a loop only
+    when it has more words than the speech can hold; otherwise a re-decode decides."""
+    spoken = " No, no, no, no, I said no."
+    seg = [RawSegment(0.0, 2.8, spoken)]
+    assert judge(result(spoken, seg), 2.8, speech_end_s=2.7, speech_s=2.0, **RULES) == "repetition"
+    assert judge(result(spoken, seg), 2.8, speech_end_s=2.7, **RULES) == "loop"  # speech time unknown
+    too_long = " Go forward 10 meters." * 6  # 24 words
+    assert max_words(1.9) < 24
+    assert judge(result(too_long, seg), 2.8, speech_end_s=2.7, speech_s=1.9, **RULES) == "loop"
+    assert beyond_speech_rate(too_long, 1.9) and not beyond_speech_rate(too_long, 4.0)
+    assert not beyond_speech_rate(too_long, None)
+    # the other rules still come first: a repetition that is also unlikely is judged unlikely
+    assert judge(result(spoken, seg, avg_logprob=-1.5), 2.8, speech_end_s=2.7, speech_s=2.0, **RULES) == "low_logprob"
 
 
 def test_judge_flags_text_starting_in_the_padding():

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from voiceflow.asr.transcriber import Transcriber
 from voiceflow.audio.file import read_audio
+from voiceflow.cli.demo import sample_path
 
 pytestmark = pytest.mark.slow
 
@@ -49,3 +52,36 @@ def test_hotwords_spell_the_word_in_every_mode(transcribers, mode):
     with_hotword = transcribers[mode].transcribe(audio, hotwords="ComfyUI")
     assert "ComfyUI" in with_hotword.text, with_hotword.text
     assert "ComfyUI" in with_hotword.segments[0].text
+
+
+# --- case 2: a spoken repetition is not a decoder loop ---------------------------------------
+def said_four_times() -> np.ndarray:
+    """The bundled sample ("Voice typing works on your own computer without sending ...") with
+    its word "computer" (1.98-2.56 s, from faster-whisper's word timestamps) said three more
+    times, each after a natural 250 ms pause: real speech, really repeated."""
+    audio = read_audio(sample_path())
+    word = audio[int(1.98 * 16000) : int(2.56 * 16000)]
+    pause = np.zeros(4000, np.float32)
+    end = int(2.56 * 16000)
+    return np.concatenate([audio[:end], *([pause, word] * 3), audio[end:]])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_word_said_four_times_survives_without_a_full_window_redecode(transcribers, mode, monkeypatch):
+    transcriber = transcribers[mode]
+    decoder = transcriber._decoder
+    windows: list[int] = []
+    real = decoder.decode_window
+
+    def counting(features, *args, **kwargs):
+        windows.append(features.shape[-1])
+        return real(features, *args, **kwargs)
+
+    monkeypatch.setattr(decoder, "decode_window", counting)
+    text = transcriber.transcribe(said_four_times()).text
+    assert text.lower().count("computer") == 4, text
+    assert "internet" in text.lower()
+    if mode == "quality":
+        assert windows == [3000]  # Whisper's own window, decoded once
+    else:  # evidence from the cheap rung (more padding) only, never the 30 s window
+        assert len(windows) <= 2 and max(windows) < 3000, windows

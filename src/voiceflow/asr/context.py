@@ -12,8 +12,12 @@ speech: it may repeat the utterance, run on, or put text where there is only pad
 first with more silence (``retry_pad_s``), then with the full window.  Rules, each principled rather than fitted:
 
 * ``"budget"`` -- no end-of-text within the duration-bounded token budget (runaway);
-* ``"loop"`` -- a back-to-back repeated phrase (:func:`voiceflow.asr.text.find_loop`) or a
-  gzip compression ratio above Whisper's own threshold;
+* ``"loop"`` -- a gzip compression ratio above Whisper's own threshold, or a back-to-back
+  repeated phrase (:func:`voiceflow.asr.text.find_loop`) in more words than the speech the
+  voice-activity detector found can hold (:func:`beyond_speech_rate`);
+* ``"repetition"`` -- a back-to-back repeated phrase the speech *can* hold: people do say "no no
+  no no"; it is a loop only if a re-decode with more context does not reproduce it (the caller
+  checks with :func:`voiceflow.asr.text.repetitions_reproduced`);
 * ``"padding"`` -- a segment that *starts* in the padding, after the audio ended (speech
   cannot begin where there is only silence);
 * ``"uncovered"`` -- the text ends (last timestamp) well before the voice-activity detector
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from voiceflow.asr.text import compression_ratio, find_loop
+from voiceflow.asr.text import compression_ratio, find_loop, words
 
 if TYPE_CHECKING:
     from voiceflow.asr.decode import WindowResult
@@ -39,6 +43,12 @@ FRAMES_PER_SECOND = 100
 PADDING_START_TOLERANCE_S = 0.5
 UNCOVERED_SPEECH_TOLERANCE_S = 0.5
 MIN_SYNTHETIC_PAD_S = 2.0
+MAX_WORDS_PER_SPEECH_S = 7.0
+"""More words per second of speech (pauses excluded) than any speaker articulates: fast
+speakers reach 6-7 syllables/s, about 4.5-5 words/s; ``find_loop`` text beyond this (plus
+``RATE_SLACK_WORDS``) is a decoder loop by its length alone."""
+RATE_SLACK_WORDS = 2
+"""A word at the edge of a speech region can fall below the voice-activity threshold."""
 
 
 def window_frames(content_frames: int, pad_s: float) -> int:
@@ -72,17 +82,36 @@ def token_budget(duration_s: float, per_second: float, base: int, limit: int) ->
     return int(min(limit, base + per_second * max(duration_s, 0.0)))
 
 
-def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | None,
-          compression_threshold: float, log_prob_threshold: float) -> str | None:
-    """Why this adaptive-context decode should be redone with the full window, or ``None``.
+def max_words(speech_s: float) -> float:
+    """Most words ``speech_s`` seconds of speech can hold (see ``MAX_WORDS_PER_SPEECH_S``)."""
+    return MAX_WORDS_PER_SPEECH_S * speech_s + RATE_SLACK_WORDS
 
-    ``speech_end_s``: where the voice-activity detector heard the speech end (None: unknown).
+
+def beyond_speech_rate(text: str, speech_s: float | None) -> bool:
+    """True when ``text`` has more words than ``speech_s`` seconds of speech can hold (False
+    when the speech time is unknown)."""
+    return speech_s is not None and len(words(text)) > max_words(speech_s)
+
+
+def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | None,
+          compression_threshold: float, log_prob_threshold: float,
+          speech_s: float | None = None) -> str | None:
+    """Why this adaptive-context decode should be redone with more context, or ``None``.
+
+    ``speech_end_s``: where the voice-activity detector heard the speech end; ``speech_s``:
+    seconds of speech it found in the window (None: unknown -- then any repeated phrase is
+    judged a loop, as before speech time was measured).
     """
     if result.hit_budget:
         return "budget"
+    repeated = False
     if result.text.strip():
-        if find_loop(result.text) is not None or compression_ratio(result.text) > compression_threshold:
+        if compression_ratio(result.text) > compression_threshold:
             return "loop"
+        if find_loop(result.text) is not None:
+            if speech_s is None or beyond_speech_rate(result.text, speech_s):
+                return "loop"
+            repeated = True
     if any(seg.start > duration_s + PADDING_START_TOLERANCE_S for seg in result.segments):
         return "padding"
     if speech_end_s is not None and result.segments:
@@ -90,4 +119,4 @@ def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | No
             return "uncovered"
     if result.avg_logprob < log_prob_threshold:
         return "low_logprob"
-    return None
+    return "repetition" if repeated else None

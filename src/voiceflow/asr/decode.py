@@ -121,12 +121,16 @@ class WindowDecoder:
         return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=False)
 
     def decode_window(
-        self, features: np.ndarray, prompt: Sequence[int], options: DecodeOptions, content_s: float
+        self, features: np.ndarray, prompt: Sequence[int], options: DecodeOptions, content_s: float,
+        speech_s: float | None = None,
     ) -> WindowResult:
         """Encode ``features`` and decode, retrying at the next temperature while the text is
         repetitive or unlikely (unless the window is judged silent), as Whisper does.
 
-        ``content_s`` is the audio duration in the window (trailing text gets it as end time).
+        ``content_s`` is the audio duration in the window (trailing text gets it as end time);
+        ``speech_s`` the seconds of speech the voice-activity detector found in it: a repeated
+        phrase the speech can hold is not "repetitive" (it may be spoken), one it cannot is
+        (``voiceflow.asr.context.beyond_speech_rate``); None: every repeated phrase is.
         """
         t0 = time.perf_counter()
         encoder_output = self.encode(features)
@@ -140,12 +144,12 @@ class WindowDecoder:
                 encoder_output, prompt, options, temperature, max_length,
                 beam_size=1 if greedy_first else options.beam_size,
             )
-            text, hit_budget, repetitive = self._inspect(tokens, budget, options)
+            text, hit_budget, repetitive = self._inspect(tokens, budget, options, speech_s)
             if greedy_first and (repetitive or avg_logprob < options.beam_below_logprob):
                 tokens, avg_logprob, no_speech_prob = self._generate(
                     encoder_output, prompt, options, temperature, max_length, beam_size=options.beam_size
                 )
-                text, hit_budget, repetitive = self._inspect(tokens, budget, options)
+                text, hit_budget, repetitive = self._inspect(tokens, budget, options, speech_s)
             silent = is_silent(no_speech_prob, avg_logprob, options)
             candidates.append((repetitive, avg_logprob, temperature, tokens, text, no_speech_prob, hit_budget))
             if silent or (not repetitive and avg_logprob >= options.log_prob_threshold):
@@ -167,14 +171,18 @@ class WindowDecoder:
             decode_s=t2 - t1,
         )
 
-    def _inspect(self, tokens: list[int], budget: int, options: DecodeOptions) -> tuple[str, bool, bool]:
-        """Text, budget hit, and whether it is repetitive (loop, gzip ratio, or runaway)."""
+    def _inspect(self, tokens: list[int], budget: int, options: DecodeOptions,
+                 speech_s: float | None) -> tuple[str, bool, bool]:
+        """Text, budget hit, and whether it is repetitive (runaway, gzip ratio, or a repeated
+        phrase longer than the speech can hold)."""
+        from voiceflow.asr.context import beyond_speech_rate
+
         text = self.tokenizer.decode([t for t in tokens if t < self.eot])
         hit_budget = len(tokens) >= budget
         repetitive = (
             hit_budget
             or compression_ratio(text) > options.compression_ratio_threshold
-            or find_loop(text) is not None
+            or (find_loop(text) is not None and (speech_s is None or beyond_speech_rate(text, speech_s)))
         )
         return text, hit_budget, repetitive
 

@@ -75,6 +75,18 @@ def find_loop(text_or_words: str | list[str]) -> Loop | None:
     return runs[0] if runs else None
 
 
+def repetitions_reproduced(text: str, other: str) -> bool:
+    """True when every looped phrase of ``text`` is repeated back-to-back in ``other`` too, at
+    least as often as it takes to count as a loop: a second decode of the same audio heard the
+    same repetition (a spoken "no no no no"), rather than the first decoder looping alone."""
+    runs = _runs(words(text))
+    if not runs:
+        return False
+    seq = words(text)
+    found = {(tuple(seq[r.start : r.start + r.period])) for r in _runs(words(other))}
+    return all(tuple(seq[r.start : r.start + r.period]) in found for r in runs)
+
+
 def compression_ratio(text: str) -> float:
     """Whisper's repetitiveness measure: UTF-8 length / zlib-compressed length."""
     data = text.encode("utf-8")

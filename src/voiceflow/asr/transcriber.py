@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 
 from voiceflow.asr import context as _asr_context
-from voiceflow.asr.chunking import make_vad
+from voiceflow.asr.chunking import make_vad, speech_seconds
 from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
-from voiceflow.asr.text import collapse_loops, respell_hotwords, words
+from voiceflow.asr.text import collapse_loops, repetitions_reproduced, respell_hotwords, words
 from voiceflow.audio.file import LoadedAudio, TruncatedAudioWarning, load_audio, to_model_rate
 from voiceflow.config import Config
 from voiceflow.asr.models import DEFAULT_MODEL, resolve_model
@@ -268,34 +268,32 @@ class Transcriber:
         duration = len(samples) / SAMPLE_RATE
         clock = _Clock()
         segments: list[Segment] = []
-        speech_end = self._vad.speech_end_s(samples) if len(samples) else None
-        if speech_end is not None:
+        if len(samples) and self._vad.speech_end_s(samples) is not None:
             prompt_tokens = decoder.prompt(prompt, hotwords, timestamps=self.config.asr.timestamps)
             max_samples = int(self.config.asr.max_chunk_s * SAMPLE_RATE)
-            cuts = self._vad.cut_points(samples, max_samples)
-            if cuts:  # each chunk's own speech end; chunks without speech are skipped
-                bounds = [0, *cuts, len(samples)]
-                ends = [(lo, hi, self._vad.speech_end_s(samples[lo:hi])) for lo, hi in zip(bounds, bounds[1:])]
-                spans = [(lo, hi, end) for lo, hi, end in ends if end is not None]
-            else:
-                spans = [(0, len(samples), speech_end)]
+            bounds = [0, *self._vad.cut_points(samples, max_samples), len(samples)]
+            spans = list(zip(bounds, bounds[1:]))
             clocks = [_Clock() for _ in spans]
 
-            def decode(i: int) -> WindowResult:
-                lo, hi, end = spans[i]
-                return self._decode_chunk(decoder, samples[lo:hi], end, prompt_tokens, clocks[i])
+            def transcribe_chunk(i: int) -> list[Segment]:
+                lo, hi = spans[i]
+                return self._transcribe_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i])
 
             parallel = min(self.config.asr.workers, len(spans))
             if parallel > 1:  # chunks are independent: one per CTranslate2 replica, longest first
                 longest_first = sorted(range(len(spans)), key=lambda i: spans[i][0] - spans[i][1])
                 with ThreadPoolExecutor(parallel, thread_name_prefix="voiceflow-chunk") as pool:
-                    futures = {i: pool.submit(decode, i) for i in longest_first}
+                    futures = {i: pool.submit(transcribe_chunk, i) for i in longest_first}
                     results = [futures[i].result() for i in range(len(spans))]
             else:
-                results = [decode(i) for i in range(len(spans))]
-            for (lo, hi, _), result, chunk_clock in zip(spans, results, clocks):
+                results = [transcribe_chunk(i) for i in range(len(spans))]
+            for (lo, _), chunk_segments, chunk_clock in zip(spans, results, clocks):
                 clock.merge(chunk_clock)
-                segments.extend(self._accept(result, offset=lo / SAMPLE_RATE, length=(hi - lo) / SAMPLE_RATE))
+                offset = lo / SAMPLE_RATE
+                segments.extend(
+                    replace(seg, start=round(seg.start + offset, 3), end=round(seg.end + offset, 3))
+                    for seg in chunk_segments
+                )
         if hotwords:
             segments = [replace(s, text=respell_hotwords(s.text, hotwords)) for s in segments]
         segments = _dedupe(segments)
@@ -309,11 +307,31 @@ class Transcriber:
             mode=self.mode,
         )
 
-    def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
-                      clock: "_Clock") -> WindowResult:
-        """Adaptive context first, full window when the adaptive decode looks wrong.
+    def _transcribe_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, prompt: list[int],
+                          clock: "_Clock") -> list[Segment]:
+        """Segments of one chunk (times from the chunk start); [] when the VAD finds no speech.
 
-        ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end."""
+        The chunk is decoded whole (:meth:`_decode_chunk`); speech the text does not account
+        for (:func:`voiceflow.asr.context.unaccounted_speech`) is then decoded region by region
+        and merged in time order."""
+        regions = self._vad.speech_regions(chunk)
+        if not regions:
+            return []
+        speech_s = speech_seconds(regions)
+        length = len(chunk) / SAMPLE_RATE
+        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s)
+        return self._accept(result, offset=0.0, length=length, speech_s=speech_s)
+
+    def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
+                      clock: "_Clock", speech_s: float | None = None) -> WindowResult:
+        """Decode one chunk (at most ``max_chunk_s``) as the mode says: the adaptive ladder
+        (short window, then ``retry_pad_s``, then the full window, each rung only when the one
+        before is judged wrong), the full window, or both.
+
+        ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end; ``speech_s``:
+        seconds of speech it found in ``chunk`` (None: unknown).  Thread-safe (no state kept);
+        this is the entry point for decoding any window of audio with ``prompt``'s
+        previous-context text (:meth:`WindowDecoder.prompt`)."""
         asr = self.config.asr
         duration = len(chunk) / SAMPLE_RATE
         full_frames = _asr_context.FULL_FRAMES
@@ -325,77 +343,82 @@ class Transcriber:
                 _asr_context.synthetic_pad_s(pad_s, duration, speech_end),
             )
 
-        frames = frames_with_pad(asr.context_pad_s) if asr.context == "adaptive" else full_frames
         t0 = time.perf_counter()
         mel = silence_padded_log_mel(chunk, full_frames, self._n_mels)
         clock.features += time.perf_counter() - t0
         options = self._options(
             _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2)
         )
-        if frames < full_frames:
-            first = decoder.decode_window(
-                mel[:, :frames],
-                prompt,
-                _first_temperature(options),
-                duration,
-            )
-            clock.add(first)
-            reason = self._judge(first, duration, speech_end)
-            if reason is None or not asr.fallback_to_full:
-                return first
-            tried = [(reason, first)]
-            if asr.retry_pad_s is not None and asr.retry_pad_s > asr.context_pad_s:
-                # cheaper rung first: most failures of a short window are cured by more silence
-                retry_frames = frames_with_pad(asr.retry_pad_s)
-                if frames < retry_frames < full_frames:
-                    logger.debug("adaptive context (%d frames) rejected: %s; %d frames", frames, reason, retry_frames)
-                    retry = decoder.decode_window(mel[:, :retry_frames], prompt, _first_temperature(options), duration)
-                    clock.add(retry)
-                    retry_reason = self._judge(retry, duration, speech_end)
-                    if retry_reason is None:
-                        return retry
-                    tried.append((retry_reason, retry))
-            logger.debug("adaptive context rejected: %s; full window", [r for r, _ in tried])
-            full = decoder.decode_window(mel, prompt, options, duration)
-            clock.add(full)
-            # an adaptive decode rejected only as unlikely stays if the full window is no likelier
-            unlikely = [r for reason, r in tried if reason == "low_logprob"]
-            best = max(unlikely, key=lambda r: r.avg_logprob, default=None)
-            if best is not None and best.avg_logprob >= full.avg_logprob:
-                return best
-            return full
-        full = decoder.decode_window(mel, prompt, options, duration)
-        clock.add(full)
-        if asr.context == "both":  # the likelier of the two windows
-            short_frames = frames_with_pad(asr.context_pad_s)
-            if short_frames < full_frames:
-                short = decoder.decode_window(mel[:, :short_frames], prompt, options, duration)
-                clock.add(short)
-                if short.avg_logprob > full.avg_logprob and self._judge(short, duration, speech_end) is None:
-                    return short
-        return full
 
-    def _judge(self, result: WindowResult, duration: float, speech_end: float | None) -> str | None:
+        def decode(frames: int) -> WindowResult:
+            opts = options if frames >= full_frames else _first_temperature(options)
+            result = decoder.decode_window(mel[:, :frames], prompt, opts, duration, speech_s=speech_s)
+            clock.add(result)
+            return result
+
+        if asr.context != "adaptive":
+            full = decode(full_frames)
+            if asr.context == "both":  # the likelier of the two windows
+                short_frames = frames_with_pad(asr.context_pad_s)
+                if short_frames < full_frames:
+                    short = decode(short_frames)
+                    if short.avg_logprob > full.avg_logprob and self._judge(short, duration, speech_end, speech_s) is None:
+                        return short
+            return full
+
+        rungs = [frames_with_pad(asr.context_pad_s)]
+        if asr.fallback_to_full:
+            if asr.retry_pad_s is not None and asr.retry_pad_s > asr.context_pad_s:
+                rungs.append(frames_with_pad(asr.retry_pad_s))  # more silence cures most failures
+            rungs.append(full_frames)
+        rungs = [f for k, f in enumerate(rungs) if f <= full_frames and (k == 0 or rungs[k - 1] < f)]
+        tried: list[tuple[str, WindowResult]] = []
+        for frames in rungs:
+            result = decode(frames)
+            reason = self._judge(result, duration, speech_end, speech_s)
+            if tried and tried[-1][0] == "repetition" and repetitions_reproduced(tried[-1][1].text, result.text):
+                # spoken, not looped: the wider context heard the same repetition
+                return result if reason in (None, "repetition") else tried[-1][1]
+            if reason is None or frames == rungs[-1]:
+                break
+            logger.debug("window of %d frames rejected: %s", frames, reason)
+            tried.append((reason, result))
+        if frames < full_frames:
+            return result
+        # a narrower decode rejected only as unlikely stays if the full window is no likelier
+        unlikely = [r for why, r in tried if why == "low_logprob"]
+        best = max(unlikely, key=lambda r: r.avg_logprob, default=None)
+        if best is not None and best.avg_logprob >= result.avg_logprob:
+            return best
+        return result
+
+    def _judge(self, result: WindowResult, duration: float, speech_end: float | None,
+               speech_s: float | None = None) -> str | None:
         asr = self.config.asr
         return _asr_context.judge(
             result, duration, speech_end_s=speech_end,
             compression_threshold=asr.compression_ratio_threshold,
             log_prob_threshold=asr.log_prob_threshold,
+            speech_s=speech_s,
         )
 
-    def _accept(self, result: WindowResult, *, offset: float, length: float) -> list[Segment]:
-        """Public segments of one window: silent windows dropped, loops collapsed, times
-        clamped to the chunk (Whisper often ends the last segment in the padding)."""
+    def _accept(self, result: WindowResult, *, offset: float, length: float,
+                speech_s: float | None = None) -> list[Segment]:
+        """Public segments of one window: silent windows dropped, times clamped to the chunk
+        (Whisper often ends the last segment in the padding), and looped phrases collapsed --
+        only when the text is longer than the chunk's ``speech_s`` seconds of speech can hold
+        (a repetition the speech can hold, kept by the widest decode tried, was spoken)."""
         if is_silent(result.no_speech_prob, result.avg_logprob, self.config.asr):
             return []
+        looped = speech_s is None or _asr_context.beyond_speech_rate(result.text, speech_s)
         out = []
         for raw in result.segments:
-            text = collapse_loops(raw.text.strip())
+            text = collapse_loops(raw.text.strip()) if looped else raw.text.strip()
             if text:
                 end = min(raw.end, length)
                 out.append(Segment(
-                    start=round(offset + min(raw.start, end), 3),
-                    end=round(offset + end, 3),
+                    start=offset + min(raw.start, end),
+                    end=offset + end,
                     text=text,
                     no_speech_prob=result.no_speech_prob,
                     avg_logprob=result.avg_logprob,
