@@ -234,7 +234,7 @@ def test_looping_adaptive_decode_falls_back_to_the_full_window(transcriber, clip
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s, speech_s=None):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         if features.shape[-1] < 3000:
             return crafted(" Go forward 10 meters." * 6, features.shape[-1])  # more than 1.9 s of speech holds
@@ -251,7 +251,7 @@ def test_loop_cured_by_more_padding_skips_the_full_window(transcriber, clips, mo
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s, speech_s=None):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         if len(seen) == 1:
             return crafted(" Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.", features.shape[-1])
@@ -270,7 +270,7 @@ def test_a_repetition_the_retry_decode_reproduces_is_kept_without_the_full_windo
     seen: list[int] = []
     spoken = " Go, go, go, go forward 10 meters."
 
-    def fake_decode_window(features, prompt, options, content_s, speech_s=None):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         return crafted(spoken, features.shape[-1], end=content_s)
 
@@ -283,7 +283,7 @@ def test_without_retry_padding_a_loop_goes_straight_to_the_full_window(clips, mo
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s, speech_s=None):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         text = " Go forward 10 meters." * (1 if features.shape[-1] == 3000 else 3)  # absent from the re-decode
         return crafted(text, features.shape[-1], end=content_s)
@@ -298,7 +298,7 @@ def test_unlikely_adaptive_decode_is_kept_when_the_full_window_is_no_likelier(tr
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s, speech_s=None):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         result = crafted(" Go forward 10 meters.", features.shape[-1], end=content_s)
         logprob = {0: -1.2, 1: -1.1}.get(len(seen) - 1, -1.4)  # the full window is the least likely

@@ -85,3 +85,41 @@ def test_a_word_said_four_times_survives_without_a_full_window_redecode(transcri
         assert windows == [3000]  # Whisper's own window, decoded once
     else:  # evidence from the cheap rung (more padding) only, never the 30 s window
         assert len(windows) <= 2 and max(windows) < 3000, windows
+
+
+# --- cases 1 and 3: speech the VAD found is accounted for by text -----------------------------
+def joined(corpus: Path, names: list[str]) -> np.ndarray:
+    return np.concatenate([read_audio(corpus / "clips" / f"{name}.wav") for name in names])
+
+
+def reference(corpus: Path, names: list[str]) -> str:
+    return " ".join((corpus / "clips" / f"{name}.txt").read_text().strip() for name in names)
+
+
+def recall(reference_text: str, text: str) -> float:
+    """Fraction of the reference's words found, in order, in ``text`` (normalised words)."""
+    from voiceflow.asr.context import accounted_fraction
+    from voiceflow.bench.asr import normalise
+
+    return accounted_fraction(normalise(reference_text).split(), normalise(text).split())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sentences_after_a_pause_are_not_dropped_by_a_text_only_decode(corpus, transcribers, mode):
+    """Case 1: in the corpus joined in ``ls`` order, the 12.6 s chunk holding these three clips
+    came back from ``speed`` as "Go forward ten meters." (30 words lost).  The three clips
+    joined reproduce it alone."""
+    names = ["pocketsphinx_goforward", "pocketsphinx_librivox-0870", "pocketsphinx_librivox-0880"]
+    text = transcribers[mode].transcribe(joined(corpus, names)).text
+    for name in names:
+        assert recall(reference(corpus, [name]), text) >= 0.7, (name, text)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_whispered_passage_between_louder_speakers_is_kept(corpus, transcribers, mode):
+    """Case 3: the whispered clip (-48 dBFS) inside one chunk between louder speakers."""
+    names = ["mfa_thoughts", "mfa_whisper2", "pocketsphinx_cards-002"]
+    text = transcribers[mode].transcribe(joined(corpus, names)).text
+    for name in names:
+        assert recall(reference(corpus, [name]), text) >= 0.7, (name, text)
+    assert text.lower().index("thoughts") < text.lower().index("whatsoever") < text.lower().index("queen")

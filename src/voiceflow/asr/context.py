@@ -49,6 +49,28 @@ speakers reach 6-7 syllables/s, about 4.5-5 words/s; ``find_loop`` text beyond t
 ``RATE_SLACK_WORDS``) is a decoder loop by its length alone."""
 RATE_SLACK_WORDS = 2
 """A word at the edge of a speech region can fall below the voice-activity threshold."""
+MIN_WORDS_PER_SPEECH_S = 0.5
+"""Fewer words per second of speech than any speaker says: typical speech is ~3 words/s of
+speech time, a single drawn-out word ~0.8; text this sparse has left speech out."""
+QUIET_REGION_DB = 20.0
+"""A speech region this much below the loudest one in its window is a quiet passage: Whisper
+normalises a window to its loudest frames, and speech 20 dB (10x in amplitude) under a
+speaker's level is beyond phrase-to-phrase variation (about +-6 dB); the decoder can take it
+for background."""
+MIN_QUIET_PASSAGE_S = 1.0
+"""A quiet region shorter than this (a breath, a click, a soft syllable) is not checked."""
+MAX_WORD_SPEECH_S = 1.5
+"""More speech than one word is spoken in, even drawn out (~1 s): an aligned word spanning more
+of the speech the VAD found has other words missing under it."""
+UNCOVERED_SPEECH_S = 0.5
+"""Speech no aligned word spans, beyond this, is speech the text left out."""
+ALIGN_MIN_S = 8.0
+"""Chunks at least this long get their words aligned to the audio for the coverage check: they
+hold several phrases, where a decoder drops one after a pause; a shorter utterance is one or
+two phrases, checked by the cheaper rules (rate, segments, level) without the alignment pass."""
+ACCOUNTED_FRACTION = 0.5
+"""A region decoded alone is accounted for when at least this fraction of its words appear, in
+order, in the window's text."""
 
 
 def window_frames(content_frames: int, pad_s: float) -> int:
@@ -91,6 +113,40 @@ def beyond_speech_rate(text: str, speech_s: float | None) -> bool:
     """True when ``text`` has more words than ``speech_s`` seconds of speech can hold (False
     when the speech time is unknown)."""
     return speech_s is not None and len(words(text)) > max_words(speech_s)
+
+
+def under_accounts(n_words: int, speech_s: float) -> bool:
+    """True when ``n_words`` are far fewer than ``speech_s`` seconds of speech hold."""
+    return n_words < MIN_WORDS_PER_SPEECH_S * speech_s
+
+
+def unaccounted_regions(regions: list[tuple[float, float]], words: "tuple | list") -> set[int]:
+    """Indices of the speech ``regions`` (seconds) that the aligned ``words`` (anything with
+    ``start``/``end`` seconds) do not account for: more than ``UNCOVERED_SPEECH_S`` of the region
+    under no word, or under a word that spans more than ``MAX_WORD_SPEECH_S`` of speech."""
+    def overlap(a: float, b: float, c: float, d: float) -> float:
+        return max(0.0, min(b, d) - max(a, c))
+
+    found: set[int] = set()
+    for i, (a, b) in enumerate(regions):
+        covered = sum(overlap(a, b, w.start, w.end) for w in words)
+        if (b - a) - covered > UNCOVERED_SPEECH_S:
+            found.add(i)
+    for w in words:
+        held = [overlap(a, b, w.start, w.end) for a, b in regions]
+        if sum(held) > MAX_WORD_SPEECH_S:
+            found.update(i for i, h in enumerate(held) if h > 0)
+    return found
+
+
+def accounted_fraction(region_words: list[str], text_words: list[str]) -> float:
+    """Fraction of ``region_words`` found, in order, in ``text_words`` (difflib matching)."""
+    if not region_words:
+        return 1.0
+    from difflib import SequenceMatcher
+
+    matcher = SequenceMatcher(None, region_words, text_words, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()) / len(region_words)
 
 
 def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | None,

@@ -311,25 +311,110 @@ class Transcriber:
                           clock: "_Clock") -> list[Segment]:
         """Segments of one chunk (times from the chunk start); [] when the VAD finds no speech.
 
-        The chunk is decoded whole (:meth:`_decode_chunk`); speech the text does not account
-        for (:func:`voiceflow.asr.context.unaccounted_speech`) is then decoded region by region
-        and merged in time order."""
+        The chunk is decoded whole (:meth:`_decode_chunk`), then every speech region the text
+        does not account for is decoded on its own and merged in time order
+        (:meth:`_account_for_speech`)."""
         regions = self._vad.speech_regions(chunk)
         if not regions:
             return []
         speech_s = speech_seconds(regions)
         length = len(chunk) / SAMPLE_RATE
-        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s)
-        return self._accept(result, offset=0.0, length=length, speech_s=speech_s)
+        align = len(regions) > 1 and length >= _asr_context.ALIGN_MIN_S
+        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s, align=align)
+        segments = self._accept(result, offset=0.0, length=length, speech_s=speech_s)
+        return self._account_for_speech(decoder, chunk, regions, segments, prompt, clock, result.words)
+
+    def _account_for_speech(self, decoder: WindowDecoder, chunk: np.ndarray, regions: list[tuple[float, float]],
+                            segments: list[Segment], prompt: list[int], clock: "_Clock",
+                            aligned: tuple | None = None) -> list[Segment]:
+        """``segments`` plus the speech they leave out (the coverage rule; the same with and
+        without timestamps).
+
+        A speech region (``regions``: seconds in ``chunk``) is suspect when the text's aligned
+        words (``aligned``, when the chunk was long enough to align) do not account for it
+        (``unaccounted_regions``), when it is a quiet passage (``QUIET_REGION_DB`` under the
+        loudest region), when no segment lies over it, or when the text over it (the whole
+        chunk's, without timestamps) has far fewer words than its speech holds
+        (``under_accounts``).  Each suspect region is decoded on its own --
+        Whisper then normalises the log-mel to *its* level -- and a confident result whose words
+        are not already in the text (``accounted_fraction``) is merged in time order.  Without
+        timestamps the chunk is one segment: missing regions all after (before) the accounted
+        ones are appended (prepended); interleaved ones make every region be decoded alone."""
+        ctx = _asr_context
+        if len(regions) < 2:  # decoding the only region alone would decode the same audio again
+            return segments
+        timestamps = self.config.asr.timestamps
+        long_enough = [b - a >= MIN_REGION_S for a, b in regions]
+        suspects: set[int] = set() if aligned is None else ctx.unaccounted_regions(regions, aligned)
+        levels = [_level_db(chunk, region) for region in regions]
+        loudest = max(levels)
+        for i, (a, b) in enumerate(regions):
+            if b - a >= ctx.MIN_QUIET_PASSAGE_S and levels[i] <= loudest - ctx.QUIET_REGION_DB:
+                suspects.add(i)
+        if timestamps:
+            for i, (a, b) in enumerate(regions):
+                if not any(seg.start < b and seg.end > a for seg in segments):
+                    suspects.add(i)
+            for seg in segments:
+                inside = [i for i, (a, b) in enumerate(regions) if a < seg.end and b > seg.start]
+                held = sum(min(regions[i][1], seg.end) - max(regions[i][0], seg.start) for i in inside)
+                if ctx.under_accounts(len(words(seg.text)), held):
+                    suspects.update(inside)
+        elif ctx.under_accounts(sum(len(words(seg.text)) for seg in segments), speech_seconds(regions)):
+            suspects.update(range(len(regions)))
+        suspects = {i for i in suspects if long_enough[i]}
+        if not suspects:
+            return segments
+        text_words = words(" ".join(seg.text for seg in segments))
+        alone = {i: self._decode_region(decoder, chunk, regions[i], prompt, clock) for i in sorted(suspects)}
+        missing = sorted(
+            i for i, found in alone.items()
+            if found and ctx.accounted_fraction(words(" ".join(s.text for s in found)), text_words) < ctx.ACCOUNTED_FRACTION
+        )
+        if not missing:
+            return segments
+        logger.debug("speech regions %s not in the text; decoded alone", [regions[i] for i in missing])
+        added = [seg for i in missing for seg in alone[i]]
+        if aligned and segments:
+            return _merge_by_words(segments, aligned, [(regions[i], alone[i]) for i in missing])
+        if timestamps:
+            return sorted(segments + added, key=lambda seg: seg.start)
+        accounted = [i for i in range(len(regions)) if i not in missing and long_enough[i]]
+        if not segments or not accounted or min(missing) > max(accounted):
+            return segments + added
+        if max(missing) < min(accounted):
+            return added + segments
+        for i in range(len(regions)):  # interleaved: the text cannot be split by time
+            if i not in alone and long_enough[i]:
+                alone[i] = self._decode_region(decoder, chunk, regions[i], prompt, clock)
+        rebuilt = [seg for i in sorted(alone) for seg in alone[i]]
+        return rebuilt if len(words(" ".join(s.text for s in rebuilt))) > len(text_words) else segments
+
+    def _decode_region(self, decoder: WindowDecoder, chunk: np.ndarray, region: tuple[float, float],
+                       prompt: list[int], clock: "_Clock") -> list[Segment]:
+        """Segments of one speech region decoded on its own (``REGION_MARGIN_S`` of audio either
+        side); [] unless the decode is confident (no-speech probability at most
+        ``no_speech_threshold`` *and* average log-probability at least ``log_prob_threshold``:
+        a region alone has little context, so only a sure result is merged)."""
+        asr = self.config.asr
+        lo = max(0, int((region[0] - REGION_MARGIN_S) * SAMPLE_RATE))
+        hi = min(len(chunk), int((region[1] + REGION_MARGIN_S) * SAMPLE_RATE))
+        start = lo / SAMPLE_RATE
+        speech_s = region[1] - region[0]
+        result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s)
+        if result.avg_logprob < asr.log_prob_threshold or result.no_speech_prob > asr.no_speech_threshold:
+            return []
+        return self._accept(result, offset=start, length=(hi - lo) / SAMPLE_RATE, speech_s=speech_s)
 
     def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
-                      clock: "_Clock", speech_s: float | None = None) -> WindowResult:
+                      clock: "_Clock", speech_s: float | None = None, *, align: bool = False) -> WindowResult:
         """Decode one chunk (at most ``max_chunk_s``) as the mode says: the adaptive ladder
         (short window, then ``retry_pad_s``, then the full window, each rung only when the one
         before is judged wrong), the full window, or both.
 
         ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end; ``speech_s``:
-        seconds of speech it found in ``chunk`` (None: unknown).  Thread-safe (no state kept);
+        seconds of speech it found in ``chunk`` (None: unknown); ``align``: time the words of
+        the result (``WindowResult.words``).  Thread-safe (no state kept);
         this is the entry point for decoding any window of audio with ``prompt``'s
         previous-context text (:meth:`WindowDecoder.prompt`)."""
         asr = self.config.asr
@@ -352,7 +437,7 @@ class Transcriber:
 
         def decode(frames: int) -> WindowResult:
             opts = options if frames >= full_frames else _first_temperature(options)
-            result = decoder.decode_window(mel[:, :frames], prompt, opts, duration, speech_s=speech_s)
+            result = decoder.decode_window(mel[:, :frames], prompt, opts, duration, speech_s=speech_s, align=align)
             clock.add(result)
             return result
 
@@ -485,6 +570,49 @@ class _Clock:
         self.features += other.features
         self.encode += other.encode
         self.decode += other.decode
+
+
+MIN_REGION_S = 0.25
+"""Speech regions shorter than this (a click, a breath) are not decoded on their own."""
+REGION_MARGIN_S = 0.1
+"""Audio kept either side of a speech region decoded on its own (the VAD trims soft edges)."""
+
+
+def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> list[Segment]:
+    """``segments``' text re-cut around inserted regions, in time order.
+
+    ``aligned``: the word spans of ``segments``' text in order (``WindowResult.words``);
+    ``inserts``: ``(region, region_segments)`` pairs.  A word goes before a region when it ends
+    by the region's start (an aligned word stretched over left-out speech ends after it);
+    punctuation stays with the word before it."""
+    template = segments[0]
+    pieces: list[Segment] = []
+    pending: list = []
+
+    def flush() -> None:
+        text = "".join(w.text for w in pending).strip()
+        if text:
+            pieces.append(replace(template, start=pending[0].start, end=pending[-1].end, text=text))
+        pending.clear()
+
+    queue = sorted(inserts, key=lambda item: item[0][0])
+    for word in aligned:
+        attached = not any(ch.isalnum() for ch in word.text)  # punctuation stays with its word
+        while queue and not attached and word.end > queue[0][0][0] + 0.05:
+            flush()
+            pieces.extend(queue.pop(0)[1])
+        pending.append(word)
+    flush()
+    for _, found in queue:
+        pieces.extend(found)
+    return pieces
+
+
+def _level_db(chunk: np.ndarray, region: tuple[float, float]) -> float:
+    """RMS level (dBFS) of ``chunk`` over ``region`` (seconds)."""
+    piece = chunk[int(region[0] * SAMPLE_RATE) : int(region[1] * SAMPLE_RATE)]
+    rms = float(np.sqrt(np.mean(np.square(piece, dtype=np.float64)))) if piece.size else 0.0
+    return 20.0 * np.log10(max(rms, 1e-10))
 
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:
