@@ -369,7 +369,9 @@ class Transcriber:
         alone = {i: self._decode_region(decoder, chunk, regions[i], prompt, clock) for i in sorted(suspects)}
         missing = sorted(
             i for i, found in alone.items()
-            if found and ctx.accounted_fraction(words(" ".join(s.text for s in found)), text_words) < ctx.ACCOUNTED_FRACTION
+            if found and ctx.accounted_fraction(
+                words(" ".join(s.text for s in found)), text_words, ctx.ACCOUNTED_RUN
+            ) < ctx.ACCOUNTED_FRACTION
         )
         if not missing:
             return segments
