@@ -377,7 +377,8 @@ class Transcriber:
             return segments
         logger.debug("speech regions %s not in the text; decoded alone", [regions[i] for i in missing])
         added = [seg for i in missing for seg in alone[i]]
-        if aligned and segments:
+        if aligned and segments and words("".join(w.text for w in aligned)) == text_words:
+            # (the aligned words are the segments' text unless a loop was collapsed out of it)
             return _merge_by_words(segments, aligned, [(regions[i], alone[i]) for i in missing])
         if timestamps:
             return sorted(segments + added, key=lambda seg: seg.start)
