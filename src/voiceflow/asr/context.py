@@ -21,7 +21,8 @@ first with more silence (``retry_pad_s``), then with the full window.  Rules, ea
 * ``"padding"`` -- a segment that *starts* in the padding, after the audio ended (speech
   cannot begin where there is only silence);
 * ``"uncovered"`` -- the text ends (last timestamp) well before the voice-activity detector
-  heard the speech end: the decoder stopped early and dropped the last words;
+  heard the speech end: the decoder stopped early and dropped the last words (what is still left
+  out after the ladder, the transcriber's coverage rule decodes on its own);
 * ``"low_logprob"`` -- average token log-probability below the configured threshold (the
   same test Whisper uses to trigger its temperature fallback).
 
@@ -123,20 +124,28 @@ def under_accounts(n_words: int, speech_s: float) -> bool:
     return n_words < MIN_WORDS_PER_SPEECH_S * speech_s
 
 
+def _overlap(a: float, b: float, c: float, d: float) -> float:
+    return max(0.0, min(b, d) - max(a, c))
+
+
+def uncovered_regions(regions: list[tuple[float, float]], spans: "tuple | list") -> set[int]:
+    """Indices of the speech ``regions`` (seconds) with more than ``UNCOVERED_SPEECH_S`` of
+    speech under none of ``spans`` (segments or aligned words: anything with ``start``/``end``)."""
+    found: set[int] = set()
+    for i, (a, b) in enumerate(regions):
+        covered = sum(_overlap(a, b, s.start, s.end) for s in spans)
+        if (b - a) - covered > UNCOVERED_SPEECH_S:
+            found.add(i)
+    return found
+
+
 def unaccounted_regions(regions: list[tuple[float, float]], words: "tuple | list") -> set[int]:
     """Indices of the speech ``regions`` (seconds) that the aligned ``words`` (anything with
     ``start``/``end`` seconds) do not account for: more than ``UNCOVERED_SPEECH_S`` of the region
     under no word, or under a word that spans more than ``MAX_WORD_SPEECH_S`` of speech."""
-    def overlap(a: float, b: float, c: float, d: float) -> float:
-        return max(0.0, min(b, d) - max(a, c))
-
-    found: set[int] = set()
-    for i, (a, b) in enumerate(regions):
-        covered = sum(overlap(a, b, w.start, w.end) for w in words)
-        if (b - a) - covered > UNCOVERED_SPEECH_S:
-            found.add(i)
+    found = uncovered_regions(regions, words)
     for w in words:
-        held = [overlap(a, b, w.start, w.end) for a, b in regions]
+        held = [_overlap(a, b, w.start, w.end) for a, b in regions]
         if sum(held) > MAX_WORD_SPEECH_S:
             found.update(i for i, h in enumerate(held) if h > 0)
     return found

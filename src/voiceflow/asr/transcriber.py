@@ -333,7 +333,8 @@ class Transcriber:
         A speech region (``regions``: seconds in ``chunk``) is suspect when the text's aligned
         words (``aligned``, when the chunk was long enough to align) do not account for it
         (``unaccounted_regions``), when it is a quiet passage (``QUIET_REGION_DB`` under the
-        loudest region), when no segment lies over it, or when the text over it (the whole
+        loudest region), when more than ``UNCOVERED_SPEECH_S`` of it lies under no segment
+        (the decoder stopped early even after the ladder), or when the text over it (the whole
         chunk's, without timestamps) has far fewer words than its speech holds
         (``under_accounts``).  Each suspect region is decoded on its own --
         Whisper then normalises the log-mel to *its* level -- and a confident result whose words
@@ -352,9 +353,7 @@ class Transcriber:
             if b - a >= ctx.MIN_QUIET_PASSAGE_S and levels[i] <= loudest - ctx.QUIET_REGION_DB:
                 suspects.add(i)
         if timestamps:
-            for i, (a, b) in enumerate(regions):
-                if not any(seg.start < b and seg.end > a for seg in segments):
-                    suspects.add(i)
+            suspects.update(ctx.uncovered_regions(regions, segments))
             for seg in segments:
                 inside = [i for i, (a, b) in enumerate(regions) if a < seg.end and b > seg.start]
                 held = sum(min(regions[i][1], seg.end) - max(regions[i][0], seg.start) for i in inside)
