@@ -397,26 +397,31 @@ class Transcriber:
         """Segments of one speech region decoded on its own (``REGION_MARGIN_S`` of audio either
         side); [] unless the decode is confident (no-speech probability at most
         ``no_speech_threshold`` *and* average log-probability at least ``log_prob_threshold``:
-        a region alone has little context, so only a sure result is merged)."""
+        a region alone has little context, so only a sure result is merged).  Decoded with the
+        adaptive ladder in every mode: a region is a few seconds, and a 30 s window per region
+        would cost ``quality`` more than plain faster-whisper's whole decode."""
         asr = self.config.asr
         lo = max(0, int((region[0] - REGION_MARGIN_S) * SAMPLE_RATE))
         hi = min(len(chunk), int((region[1] + REGION_MARGIN_S) * SAMPLE_RATE))
         start = lo / SAMPLE_RATE
         speech_s = region[1] - region[0]
-        result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s)
+        result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s,
+                                    context="adaptive")
         if result.avg_logprob < asr.log_prob_threshold or result.no_speech_prob > asr.no_speech_threshold:
             return []
         return self._accept(result, offset=start, length=(hi - lo) / SAMPLE_RATE, speech_s=speech_s)
 
     def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
-                      clock: "_Clock", speech_s: float | None = None, *, align: bool = False) -> WindowResult:
+                      clock: "_Clock", speech_s: float | None = None, *, align: bool = False,
+                      context: str | None = None) -> WindowResult:
         """Decode one chunk (at most ``max_chunk_s``) as the mode says: the adaptive ladder
         (short window, then ``retry_pad_s``, then the full window, each rung only when the one
         before is judged wrong), the full window, or both.
 
         ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end; ``speech_s``:
         seconds of speech it found in ``chunk`` (None: unknown); ``align``: time the words of
-        the result (``WindowResult.words``).  Thread-safe (no state kept);
+        the result (``WindowResult.words``); ``context``: overrides the mode's context policy.
+        Thread-safe (no state kept);
         this is the entry point for decoding any window of audio with ``prompt``'s
         previous-context text (:meth:`WindowDecoder.prompt`)."""
         asr = self.config.asr
@@ -443,9 +448,10 @@ class Transcriber:
             clock.add(result)
             return result
 
-        if asr.context != "adaptive":
+        policy = context or asr.context
+        if policy != "adaptive":
             full = decode(full_frames)
-            if asr.context == "both":  # the likelier of the two windows
+            if policy == "both":  # the likelier of the two windows
                 short_frames = frames_with_pad(asr.context_pad_s)
                 if short_frames < full_frames:
                     short = decode(short_frames)
