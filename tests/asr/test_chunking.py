@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from voiceflow.asr.chunking import SAMPLE_RATE, EnergyVad, SileroVad, make_vad
+from voiceflow.asr.chunking import SAMPLE_RATE, EnergyVad, SileroVad, make_vad, speech_seconds
 
 RNG = np.random.default_rng(7)
 
@@ -55,6 +55,17 @@ def test_speech_end_is_where_the_sound_stops():
     end = EnergyVad().speech_end_s(audio)
     assert end is not None and 1.8 <= end <= 2.1
     assert EnergyVad().speech_end_s(silence(1.0)) is None
+
+
+def test_speech_regions_join_short_gaps_and_split_at_pauses():
+    audio, _ = talk(1.0, 0.15, 1.0, 0.8, 1.5)  # a 150 ms gap inside a phrase, then a pause
+    regions = EnergyVad().speech_regions(audio)
+    assert len(regions) == 2
+    (a0, b0), (a1, b1) = regions
+    assert a0 < 0.2 and 1.9 <= b0 <= 2.2 and 2.9 <= a1 <= 3.1 and b1 >= 4.3
+    assert speech_seconds(regions) == pytest.approx((b0 - a0) + (b1 - a1))
+    assert EnergyVad().speech_regions(silence(1.0)) == []
+    assert EnergyVad().speech_regions(audio)[-1][1] == pytest.approx(EnergyVad().speech_end_s(audio))
 
 
 def test_short_audio_is_not_split():

@@ -6,6 +6,11 @@ import pytest
 
 from voiceflow.asr.context import (
     FULL_FRAMES,
+    accounted_fraction,
+    unaccounted_regions,
+    under_accounts,
+    beyond_speech_rate,
+    max_words,
     content_frames,
     judge,
     token_budget,
@@ -59,6 +64,22 @@ def test_judge_flags_loops_from_crafted_repeats():
     assert judge(result(dots, [RawSegment(0.0, 1.8, dots)]), 1.8, speech_end_s=1.7, **RULES) == "loop"
 
 
+def test_a_repetition_the_speech_can_hold_is_not_a_loop_by_itself():
+    """ "no no no no" is spoken: with the speech time known, a repeated phrase is a loop only
+    when it has more words than the speech can hold; otherwise a re-decode decides."""
+    spoken = " No, no, no, no, I said no."
+    seg = [RawSegment(0.0, 2.8, spoken)]
+    assert judge(result(spoken, seg), 2.8, speech_end_s=2.7, speech_s=2.0, **RULES) == "repetition"
+    assert judge(result(spoken, seg), 2.8, speech_end_s=2.7, **RULES) == "loop"  # speech time unknown
+    too_long = " Go forward 10 meters." * 6  # 24 words
+    assert max_words(1.9) < 24
+    assert judge(result(too_long, seg), 2.8, speech_end_s=2.7, speech_s=1.9, **RULES) == "loop"
+    assert beyond_speech_rate(too_long, 1.9) and not beyond_speech_rate(too_long, 4.0)
+    assert not beyond_speech_rate(too_long, None)
+    # the other rules still come first: a repetition that is also unlikely is judged unlikely
+    assert judge(result(spoken, seg, avg_logprob=-1.5), 2.8, speech_end_s=2.7, speech_s=2.0, **RULES) == "low_logprob"
+
+
 def test_judge_flags_text_starting_in_the_padding():
     segments = [RawSegment(0.0, 3.0, " He might even have been made amiable himself."),
                 RawSegment(5.0, 7.0, " Thank you.")]
@@ -99,3 +120,29 @@ def test_generation_limits_allow_exactly_the_budget_under_ctranslate2s_rule(prom
     assert max_length <= MAX_LENGTH
     # CTranslate2's Whisper generates at most min(max_length // 2, max_length - prompt) new tokens
     assert min(max_length // 2, max_length - prompt_length) == allowed
+
+
+# --- coverage: speech the VAD found must be accounted for by text ----------------------------
+def test_aligned_words_account_for_speech_regions():
+    regions = [(0.5, 2.2), (3.0, 9.5), (10.1, 12.7)]
+    words = [RawSegment(0.5 + 0.4 * k, 0.9 + 0.4 * k, "w") for k in range(4)]  # region 0
+    words += [RawSegment(3.0 + 0.5 * k, 3.5 + 0.5 * k, "w") for k in range(13)]  # region 1
+    assert unaccounted_regions(regions, words) == {2}  # nothing over the last region
+    stretched = [RawSegment(0.0, 3.2, " And")] + words[4:]  # one word over 1.7 s + 0.2 s of speech
+    assert unaccounted_regions(regions, stretched) == {0, 1, 2}
+    assert unaccounted_regions(regions, words + [RawSegment(10.1, 12.7, " man")]) == {2}  # 2.6 s in a word
+    assert unaccounted_regions(regions, words + [RawSegment(10.1 + 0.5 * k, 10.6 + 0.5 * k, "w") for k in range(5)]) == set()
+
+
+def test_under_accounting_is_far_below_any_speakers_rate():
+    assert under_accounts(4, 10.7)  # "Go forward ten meters." over 10.7 s of speech
+    assert not under_accounts(1, 1.27)  # one drawn-out word (the slowest clip measured)
+    assert not under_accounts(4, 3.5)
+
+
+def test_accounted_fraction_hears_the_same_sounds_in_other_words():
+    text = "montreal horst horst a liner".split()
+    assert accounted_fraction("forced aligner".split(), text, 3) >= 0.4  # heard, spelled otherwise
+    assert accounted_fraction("he was not an ill disposed young man".split(), "go forward ten meters".split(), 3) < 0.1
+    assert accounted_fraction([], text) == 1.0
+    assert accounted_fraction("a b".split(), "a b".split()) == 1.0

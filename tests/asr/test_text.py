@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voiceflow.asr.text import Loop, collapse_loops, compression_ratio, find_loop, words
+from voiceflow.asr.text import Loop, collapse_loops, compression_ratio, find_loop, repetitions_reproduced, respell_hotwords, words
 
 
 def test_words_normalise_case_and_punctuation():
@@ -80,3 +81,30 @@ def test_collapse_is_idempotent_and_never_adds_words(seq):
     once = collapse_loops(text)
     assert len(words(once)) <= len(seq)
     assert collapse_loops(once) == once or find_loop(once) is not None
+
+
+# --- hotword spelling -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "hotwords", "expected"),
+    [
+        ("into your comfy UI folder, the comfy UI.", "ComfyUI", "into your ComfyUI folder, the ComfyUI."),
+        ("into your comfyUI folder", "ComfyUI", "into your ComfyUI folder"),
+        ("git hub and Git-Hub, an iphone", "GitHub, iPhone", "GitHub and GitHub, an iPhone"),
+        ("I will go", "Will", "I will go"),  # a plain term never recases a single word
+        ("comfy, UI", "ComfyUI", "comfy, UI"),  # never across punctuation
+        ("comfy eye", "ComfyUI", "comfy eye"),  # different letters: left as recognised
+        ("no hotwords here", None, "no hotwords here"),
+    ],
+)
+def test_respell_hotwords_changes_only_spaces_and_case(text, hotwords, expected):
+    out = respell_hotwords(text, hotwords)
+    assert out == expected
+    assert "".join(c for c in out.lower() if c.isalnum()) == "".join(c for c in text.lower() if c.isalnum())
+
+
+def test_a_repetition_is_reproduced_only_when_the_other_decode_repeats_the_same_phrase():
+    assert repetitions_reproduced("No, no, no, no. Stop.", "no no no no no stop")
+    assert not repetitions_reproduced("No, no, no, no. Stop.", "No. Stop.")
+    assert not repetitions_reproduced("go on go on go on", "go on go on")  # 2-word phrase: needs 3
+    assert not repetitions_reproduced("no repetition here", "no repetition here")
+    assert not repetitions_reproduced("very very very very good, no no no no", "very very very very good, no")

@@ -10,6 +10,7 @@ import wave
 import numpy as np
 import pytest
 
+from voiceflow.audio.file import TruncatedAudioWarning
 from voiceflow.asr.decode import RawSegment, WindowResult
 from voiceflow.bench.asr import corpus_wer
 from voiceflow.asr.text import find_loop
@@ -149,8 +150,10 @@ def test_missing_and_undecodable_files(transcriber, tmp_path):
         w.setframerate(16000)
         w.writeframes(np.zeros(16000, np.int16).tobytes())
     truncated.write_bytes(truncated.read_bytes()[:20000])  # header promises more than is there
-    with pytest.raises(ValueError, match="truncated"):
-        transcriber.transcribe(truncated)
+    with pytest.warns(TruncatedAudioWarning, match="truncated WAV"):
+        cut = transcriber.transcribe(truncated)
+    assert cut.truncated and cut.to_dict()["truncated"] is True
+    assert cut.duration == pytest.approx((20000 - 44) // 2 / 16000)
     with pytest.raises(IsADirectoryError):
         transcriber.transcribe(tmp_path)
 
@@ -205,7 +208,7 @@ def test_transcript_to_dict_is_json(transcriber, clips):
     _, pcm, _ = clips("speechbrain_example1")
     data = transcriber.transcribe(pcm).to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"text", "segments", "duration", "timings", "mode"}
+    assert set(data) == {"text", "segments", "duration", "timings", "mode", "truncated"}
     assert set(data["segments"][0]) == {"start", "end", "text", "no_speech_prob", "avg_logprob"}
     assert set(data["timings"]) == {"features", "encode", "decode", "total"}
 
@@ -231,10 +234,10 @@ def test_looping_adaptive_decode_falls_back_to_the_full_window(transcriber, clip
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         if features.shape[-1] < 3000:
-            return crafted(" Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.", features.shape[-1])
+            return crafted(" Go forward 10 meters." * 6, features.shape[-1])  # more than 1.9 s of speech holds
         return crafted(" Go forward 10 meters.", 3000)
 
     monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
@@ -248,10 +251,11 @@ def test_loop_cured_by_more_padding_skips_the_full_window(transcriber, clips, mo
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         if len(seen) == 1:
             return crafted(" Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.", features.shape[-1])
+            # (a repetition 1.9 s of speech could hold: the retry decode decides, and drops it)
         return crafted(" Go forward 10 meters.", features.shape[-1], end=content_s)
 
     monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
@@ -261,13 +265,27 @@ def test_loop_cured_by_more_padding_skips_the_full_window(transcriber, clips, mo
     assert seen[1] - seen[0] == pytest.approx((pad.retry_pad_s - pad.context_pad_s) * 100, abs=2)
 
 
+def test_a_repetition_the_retry_decode_reproduces_is_kept_without_the_full_window(transcriber, clips, monkeypatch):
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    seen: list[int] = []
+    spoken = " Go, go, go, go forward 10 meters."
+
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
+        seen.append(features.shape[-1])
+        return crafted(spoken, features.shape[-1], end=content_s)
+
+    monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
+    assert transcriber.transcribe(pcm).text == spoken.strip()  # nothing collapsed
+    assert len(seen) == 2 and seen[0] < seen[1] < 3000  # the cheap rung decided
+
+
 def test_without_retry_padding_a_loop_goes_straight_to_the_full_window(clips, monkeypatch):
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
-        text = " Go forward 10 meters." * (1 if features.shape[-1] == 3000 else 3)
+        text = " Go forward 10 meters." * (1 if features.shape[-1] == 3000 else 3)  # absent from the re-decode
         return crafted(text, features.shape[-1], end=content_s)
 
     with Transcriber(mode="speed", retry_pad_s=None) as t:
@@ -280,7 +298,7 @@ def test_unlikely_adaptive_decode_is_kept_when_the_full_window_is_no_likelier(tr
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []
 
-    def fake_decode_window(features, prompt, options, content_s):
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
         seen.append(features.shape[-1])
         result = crafted(" Go forward 10 meters.", features.shape[-1], end=content_s)
         logprob = {0: -1.2, 1: -1.1}.get(len(seen) - 1, -1.4)  # the full window is the least likely

@@ -1,14 +1,17 @@
-"""read_audio: WAV variants, PyAV formats, and one clear error per kind of bad file."""
+"""read_audio / load_audio: WAV variants, PyAV formats and containers, truncated files (a warning
+and what is there), and one clear error per kind of bad file."""
 
 from __future__ import annotations
 
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from voiceflow.audio.file import AudioFileError, read_audio
+from voiceflow.audio.file import AudioFileError, TruncatedAudioWarning, load_audio, read_audio
 from voiceflow.config import Config
 
 
@@ -100,9 +103,14 @@ def test_flac_decodes_through_pyav_and_a_cut_flac_is_truncated(tmp_path):
     audio = read_audio(path)
     np.testing.assert_allclose(audio, tone / 32768, atol=1e-4)
 
-    cut = write(tmp_path, "cut.flac", path.read_bytes()[: path.stat().st_size // 3])
-    with pytest.raises(AudioFileError, match=r"cut\.flac: truncated"):
-        read_audio(cut)
+    cut = write(tmp_path, "cut.flac", path.read_bytes()[: path.stat().st_size * 2 // 3])
+    with pytest.warns(TruncatedAudioWarning, match=r"cut\.flac: truncated: the audio stream declares 2\.00 s"):
+        part = read_audio(cut)
+    assert 0 < part.size < tone.size
+    np.testing.assert_allclose(part, tone[: part.size] / 32768, atol=1e-4)
+    stub = write(tmp_path, "stub.flac", path.read_bytes()[: path.stat().st_size // 3])
+    with pytest.raises(AudioFileError, match=r"stub\.flac: truncated: the file ends before any audio"):
+        read_audio(stub)
 
 
 @pytest.mark.parametrize(
@@ -113,13 +121,10 @@ def test_flac_decodes_through_pyav_and_a_cut_flac_is_truncated(tmp_path):
         (b"RIFF\x10\x00", "truncated WAV header"),
         (wav_bytes(np.zeros(10, np.int16), 16000)[:30], "truncated WAV header"),
         (wav_bytes(np.zeros(10, np.int16), 16000)[:60], "no 'data' chunk"),
-        (
-            wav_bytes(np.zeros(16000, np.int16), 16000)[:8000],
-            r"truncated WAV: header declares 1\.00 s .* holds 0\.25 s",
-        ),
+        (wav_bytes(np.zeros(16000, np.int16), 16000)[:71], "truncated WAV: .* no whole sample is left"),
         (wav_bytes(np.zeros(0, np.int16), 16000), "no audio samples"),
     ],
-    ids=["empty", "text", "riff-stub", "header-cut", "no-data", "data-cut", "zero-frames"],
+    ids=["empty", "text", "riff-stub", "header-cut", "no-data", "data-cut-to-nothing", "zero-frames"],
 )
 def test_bad_files_raise_one_line_naming_the_file(tmp_path, content, message):
     path = write(tmp_path, "bad.wav", content)
@@ -153,3 +158,80 @@ def test_non_finite_samples_become_silence_not_clicks():
     assert np.isinf(audio[1])  # the caller's array is untouched
     with pytest.raises(ValueError, match="rejected"):
         to_model_rate(audio, 16000, "test", cfg=Config(audio_guard_policy="reject"))
+
+
+def test_a_wav_shorter_than_its_header_gives_what_it_holds_with_a_warning(tmp_path):
+    pcm = (np.arange(16000) % 200 - 100).astype(np.int16)
+    full = wav_bytes(pcm, 16000)
+    cut = write(tmp_path, "cut.wav", full[:8000])
+    loaded = load_audio(cut)
+    assert loaded.truncated == f"{cut}: truncated WAV: header declares 1.00 s of audio, the file holds 0.25 s"
+    held = (8000 - (len(full) - pcm.nbytes)) // 2  # after the header, whole samples
+    np.testing.assert_array_equal(loaded.samples, pcm[:held] / np.float32(32768))
+    with pytest.warns(TruncatedAudioWarning, match="cut.wav: truncated WAV"):
+        assert read_audio(cut).size == held
+
+
+# --- containers built with ffmpeg, as users make them ----------------------------------------
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def source_wav(tmp_path_factory) -> Path:
+    """11 s of a voice-like sound (harmonics under a syllable-rate envelope) after 2 s of digital
+    silence: the silence makes the first MP3 frames cheap, so a bitrate estimate of the length
+    from them is far too long."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    t = np.arange(11 * 16000) / 16000
+    voice = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 12)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    noise = np.random.default_rng(0).standard_normal(t.size) * 0.05
+    pcm = np.concatenate([np.zeros(2 * 16000), 0.2 * voice + noise])
+    return write(tmp_path_factory.mktemp("src"), "source.wav", wav_bytes((pcm * 32767).astype(np.int16), 16000))
+
+
+def _video_longer_than_audio(src: Path, out: Path) -> float:
+    _ffmpeg("-f", "lavfi", "-i", "color=c=blue:s=64x64:d=16", "-i", str(src), "-c:v", "libx264", "-c:a", "aac", str(out))
+    return 13.0
+
+
+def _video_cut_shortest(src: Path, out: Path) -> float:
+    _ffmpeg("-f", "lavfi", "-i", "color=c=blue:s=64x64:d=16", "-i", str(src), "-c:v", "libx264", "-c:a", "aac",
+            "-shortest", str(out))  # fmt: skip
+    return 13.0
+
+
+def _vbr_mp3_without_xing(src: Path, out: Path) -> float:
+    _ffmpeg("-i", str(src), "-c:a", "libmp3lame", "-q:a", "4", "-write_xing", "0", str(out))
+    return 13.0
+
+
+def _two_mp3s_joined_with_cat(src: Path, out: Path) -> float:
+    one = out.with_name("one.mp3")
+    _ffmpeg("-i", str(src), "-c:a", "libmp3lame", "-q:a", "4", str(one))
+    out.write_bytes(one.read_bytes() * 2)
+    return 26.0
+
+
+@pytest.mark.parametrize(
+    "build",
+    [_video_longer_than_audio, _video_cut_shortest, _vbr_mp3_without_xing, _two_mp3s_joined_with_cat],
+    ids=["mp4-video-longer", "mp4-shortest", "mp3-vbr-no-xing", "mp3-cat"],
+)
+def test_complete_files_in_any_container_are_read_whole(tmp_path, source_wav, build):
+    out = tmp_path / ("x.mp4" if "mp4" in build.__name__ or "video" in build.__name__ else "x.mp3")
+    expected = build(source_wav, out)
+    loaded = load_audio(out)
+    assert loaded.truncated is None
+    assert abs(loaded.samples.size / 16000 - expected) < 0.25  # codec priming/padding only
+    assert np.abs(loaded.samples[-16000:]).max() > 0.05  # the end of the sound is there
+
+
+def test_a_cut_mp3_with_a_frame_count_is_truncated_and_gives_the_part_there(tmp_path, source_wav):
+    whole = tmp_path / "whole.mp3"
+    _ffmpeg("-i", str(source_wav), "-c:a", "libmp3lame", "-q:a", "4", str(whole))
+    cut = write(tmp_path, "cut.mp3", whole.read_bytes()[: whole.stat().st_size // 2])
+    loaded = load_audio(cut)
+    assert loaded.truncated is not None and loaded.truncated.startswith(f"{cut}: truncated: the audio stream declares 13.0")
+    assert 3.0 < loaded.samples.size / 16000 < 12.0

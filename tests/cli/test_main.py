@@ -214,7 +214,7 @@ def test_bad_files_give_one_error_line_each_and_the_batch_goes_on(capsys, tmp_pa
     again = speech(tmp_path, "again.wav")
     batch = [missing, good, empty, text, truncated, again]
     out_dir = tmp_path / "out"
-    code, out, err = run_cli(capsys, "transcribe", "-o", str(out_dir), *map(str, batch))
+    code, out, err = run_cli(capsys, "transcribe", "--strict", "-o", str(out_dir), *map(str, batch))
     assert code == 1
     assert out.splitlines() == [f"{good} -> {out_dir / 'good.txt'}", f"{again} -> {out_dir / 'again.txt'}"]
     errors = error_lines(err)
@@ -222,7 +222,7 @@ def test_bad_files_give_one_error_line_each_and_the_batch_goes_on(capsys, tmp_pa
     for line, bad, reason in zip(
         errors,
         (missing, empty, text, truncated),
-        ("no such file", "empty file", "not a readable audio file", "truncated WAV"),
+        ("no such file", "empty file", "not a readable audio file", "truncated or damaged"),
     ):
         assert line.startswith(f"voiceflow transcribe: error: {bad}: {reason}")
     assert err.splitlines()[-1] == "voiceflow transcribe: 4 of 6 files failed"

@@ -26,6 +26,9 @@ HOP = 160  # 10 ms
 SMOOTH_FRAMES = 20  # 200 ms: a cut lands in a pause, not between two syllables
 MIN_SPEECH_FRAMES = 10  # 100 ms of loud frames make "speech"
 FLOOR_PERCENTILE = 10.0
+MERGE_GAP_S = 0.3
+"""Speech frames closer than this belong to one speech region: the quiet stretches inside
+fluent speech (stop closures, unvoiced consonants, short hesitations) are shorter."""
 
 
 def _db(rms: np.ndarray) -> np.ndarray:
@@ -60,6 +63,14 @@ class EnergyVad:
     def has_speech(self, audio: np.ndarray) -> bool:
         """True unless the audio is silence, too short to frame, or stationary noise."""
         return self.speech_end_s(audio) is not None
+
+    def speech_regions(self, audio: np.ndarray) -> list[tuple[float, float]]:
+        """``(start, end)`` seconds of each stretch of speech (speech frames less than
+        ``MERGE_GAP_S`` apart joined); empty when there is no speech (see :meth:`speech_end_s`)."""
+        loud = np.flatnonzero(self.speech_frames(audio))
+        if loud.size < MIN_SPEECH_FRAMES:
+            return []
+        return _regions(loud, HOP, FRAME)
 
     def speech_end_s(self, audio: np.ndarray) -> float | None:
         """Seconds at which the last speech frame ends; None when there is no speech (fewer
@@ -105,6 +116,18 @@ class SileroVad:
     def has_speech(self, audio: np.ndarray) -> bool:
         return self.speech_end_s(audio) is not None
 
+    def speech_regions(self, audio: np.ndarray) -> list[tuple[float, float]]:
+        """``(start, end)`` seconds of each detected speech span (spans closer than
+        ``MERGE_GAP_S`` joined)."""
+        merged: list[tuple[float, float]] = []
+        for start, end in self.speech_spans(audio):
+            a, b = start / SAMPLE_RATE, end / SAMPLE_RATE
+            if merged and a - merged[-1][1] < MERGE_GAP_S:
+                merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        return merged
+
     def speech_end_s(self, audio: np.ndarray) -> float | None:
         """Seconds at which the last speech span ends, or None without speech."""
         spans = self.speech_spans(audio)
@@ -122,6 +145,20 @@ class SileroVad:
             return int(inside[-1]) if inside.size else None
 
         return _greedy_cuts(len(audio), max_samples, quietest)
+
+
+def _regions(frames: np.ndarray, hop: int, frame: int) -> list[tuple[float, float]]:
+    """Seconds spans of the increasing speech-frame indices ``frames``, gaps < MERGE_GAP_S joined."""
+    gap = int(round(MERGE_GAP_S * SAMPLE_RATE / hop))
+    breaks = np.flatnonzero(np.diff(frames) > gap)
+    starts = np.concatenate([frames[:1], frames[breaks + 1]])
+    ends = np.concatenate([frames[breaks], frames[-1:]])
+    return [(int(a) * hop / SAMPLE_RATE, (int(b) * hop + frame) / SAMPLE_RATE) for a, b in zip(starts, ends)]
+
+
+def speech_seconds(regions: list[tuple[float, float]]) -> float:
+    """Total seconds of ``regions``."""
+    return float(sum(end - start for start, end in regions))
 
 
 def _greedy_cuts(n: int, max_samples: int, quietest) -> list[int]:

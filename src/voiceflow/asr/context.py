@@ -12,12 +12,17 @@ speech: it may repeat the utterance, run on, or put text where there is only pad
 first with more silence (``retry_pad_s``), then with the full window.  Rules, each principled rather than fitted:
 
 * ``"budget"`` -- no end-of-text within the duration-bounded token budget (runaway);
-* ``"loop"`` -- a back-to-back repeated phrase (:func:`voiceflow.asr.text.find_loop`) or a
-  gzip compression ratio above Whisper's own threshold;
+* ``"loop"`` -- a gzip compression ratio above Whisper's own threshold, or a back-to-back
+  repeated phrase (:func:`voiceflow.asr.text.find_loop`) in more words than the speech the
+  voice-activity detector found can hold (:func:`beyond_speech_rate`);
+* ``"repetition"`` -- a back-to-back repeated phrase the speech *can* hold: people do say "no no
+  no no"; it is a loop only if a re-decode with more context does not reproduce it (the caller
+  checks with :func:`voiceflow.asr.text.repetitions_reproduced`);
 * ``"padding"`` -- a segment that *starts* in the padding, after the audio ended (speech
   cannot begin where there is only silence);
 * ``"uncovered"`` -- the text ends (last timestamp) well before the voice-activity detector
-  heard the speech end: the decoder stopped early and dropped the last words;
+  heard the speech end: the decoder stopped early and dropped the last words (what is still left
+  out after the ladder, the transcriber's coverage rule decodes on its own);
 * ``"low_logprob"`` -- average token log-probability below the configured threshold (the
   same test Whisper uses to trigger its temperature fallback).
 
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from voiceflow.asr.text import compression_ratio, find_loop
+from voiceflow.asr.text import compression_ratio, find_loop, words
 
 if TYPE_CHECKING:
     from voiceflow.asr.decode import WindowResult
@@ -39,6 +44,37 @@ FRAMES_PER_SECOND = 100
 PADDING_START_TOLERANCE_S = 0.5
 UNCOVERED_SPEECH_TOLERANCE_S = 0.5
 MIN_SYNTHETIC_PAD_S = 2.0
+MAX_WORDS_PER_SPEECH_S = 7.0
+"""More words per second of speech (pauses excluded) than any speaker articulates: fast
+speakers reach 6-7 syllables/s, about 4.5-5 words/s; ``find_loop`` text beyond this (plus
+``RATE_SLACK_WORDS``) is a decoder loop by its length alone."""
+RATE_SLACK_WORDS = 2
+"""A word at the edge of a speech region can fall below the voice-activity threshold."""
+MIN_WORDS_PER_SPEECH_S = 0.5
+"""Fewer words per second of speech than any speaker says: typical speech is ~3 words/s of
+speech time, a single drawn-out word ~0.8; text this sparse has left speech out."""
+QUIET_REGION_DB = 20.0
+"""A speech region this much below the loudest one in its window is a quiet passage: Whisper
+normalises a window to its loudest frames, and speech 20 dB (10x in amplitude) under a
+speaker's level is beyond phrase-to-phrase variation (about +-6 dB); the decoder can take it
+for background."""
+MIN_QUIET_PASSAGE_S = 1.0
+"""A quiet region shorter than this (a breath, a click, a soft syllable) is not checked."""
+MAX_WORD_SPEECH_S = 1.5
+"""More speech than one word is spoken in, even drawn out (~1 s): an aligned word spanning more
+of the speech the VAD found has other words missing under it."""
+UNCOVERED_SPEECH_S = 0.5
+"""Speech no aligned word spans, beyond this, is speech the text left out."""
+ALIGN_MIN_S = 8.0
+"""Chunks at least this long get their words aligned to the audio for the coverage check: they
+hold several phrases, where a decoder drops one after a pause; a shorter utterance is one or
+two phrases, checked by the cheaper rules (rate, segments, level) without the alignment pass."""
+ACCOUNTED_FRACTION = 0.4
+"""A region decoded alone is accounted for when at least this fraction of its letters appear, in
+order and in runs of ``ACCOUNTED_RUN`` or more, in the window's text: the first decode heard that
+speech, perhaps as other words ("Horst, a liner" for "forced aligner": 0.46); speech it left out
+shares only chance runs with the text (0.0-0.25 in the cases measured)."""
+ACCOUNTED_RUN = 3
 
 
 def window_frames(content_frames: int, pad_s: float) -> int:
@@ -72,17 +108,81 @@ def token_budget(duration_s: float, per_second: float, base: int, limit: int) ->
     return int(min(limit, base + per_second * max(duration_s, 0.0)))
 
 
-def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | None,
-          compression_threshold: float, log_prob_threshold: float) -> str | None:
-    """Why this adaptive-context decode should be redone with the full window, or ``None``.
+def max_words(speech_s: float) -> float:
+    """Most words ``speech_s`` seconds of speech can hold (see ``MAX_WORDS_PER_SPEECH_S``)."""
+    return MAX_WORDS_PER_SPEECH_S * speech_s + RATE_SLACK_WORDS
 
-    ``speech_end_s``: where the voice-activity detector heard the speech end (None: unknown).
+
+def beyond_speech_rate(text: str, speech_s: float | None) -> bool:
+    """True when ``text`` has more words than ``speech_s`` seconds of speech can hold (False
+    when the speech time is unknown)."""
+    return speech_s is not None and len(words(text)) > max_words(speech_s)
+
+
+def under_accounts(n_words: int, speech_s: float) -> bool:
+    """True when ``n_words`` are far fewer than ``speech_s`` seconds of speech hold."""
+    return n_words < MIN_WORDS_PER_SPEECH_S * speech_s
+
+
+def _overlap(a: float, b: float, c: float, d: float) -> float:
+    return max(0.0, min(b, d) - max(a, c))
+
+
+def uncovered_regions(regions: list[tuple[float, float]], spans: "tuple | list") -> set[int]:
+    """Indices of the speech ``regions`` (seconds) with more than ``UNCOVERED_SPEECH_S`` of
+    speech under none of ``spans`` (segments or aligned words: anything with ``start``/``end``)."""
+    found: set[int] = set()
+    for i, (a, b) in enumerate(regions):
+        covered = sum(_overlap(a, b, s.start, s.end) for s in spans)
+        if (b - a) - covered > UNCOVERED_SPEECH_S:
+            found.add(i)
+    return found
+
+
+def unaccounted_regions(regions: list[tuple[float, float]], words: "tuple | list") -> set[int]:
+    """Indices of the speech ``regions`` (seconds) that the aligned ``words`` (anything with
+    ``start``/``end`` seconds) do not account for: more than ``UNCOVERED_SPEECH_S`` of the region
+    under no word, or under a word that spans more than ``MAX_WORD_SPEECH_S`` of speech."""
+    found = uncovered_regions(regions, words)
+    for w in words:
+        held = [_overlap(a, b, w.start, w.end) for a, b in regions]
+        if sum(held) > MAX_WORD_SPEECH_S:
+            found.update(i for i, h in enumerate(held) if h > 0)
+    return found
+
+
+def accounted_fraction(region_words: list[str], text_words: list[str], min_run: int = 1) -> float:
+    """Fraction of the letters of ``region_words`` found, in order, in those of ``text_words``,
+    counting only matched runs of at least ``min_run`` letters (difflib matching; 1.0 for no
+    letters).  ``min_run=1`` on whole words is close to the fraction of words found."""
+    from difflib import SequenceMatcher
+
+    a, b = "".join(region_words), "".join(text_words)
+    if not a:
+        return 1.0
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks() if block.size >= min_run) / len(a)
+
+
+def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | None,
+          compression_threshold: float, log_prob_threshold: float,
+          speech_s: float | None = None) -> str | None:
+    """Why this adaptive-context decode should be redone with more context, or ``None``.
+
+    ``speech_end_s``: where the voice-activity detector heard the speech end; ``speech_s``:
+    seconds of speech it found in the window (None: unknown -- then any repeated phrase is
+    judged a loop, as before speech time was measured).
     """
     if result.hit_budget:
         return "budget"
+    repeated = False
     if result.text.strip():
-        if find_loop(result.text) is not None or compression_ratio(result.text) > compression_threshold:
+        if compression_ratio(result.text) > compression_threshold:
             return "loop"
+        if find_loop(result.text) is not None:
+            if speech_s is None or beyond_speech_rate(result.text, speech_s):
+                return "loop"
+            repeated = True
     if any(seg.start > duration_s + PADDING_START_TOLERANCE_S for seg in result.segments):
         return "padding"
     if speech_end_s is not None and result.segments:
@@ -90,4 +190,4 @@ def judge(result: "WindowResult", duration_s: float, *, speech_end_s: float | No
             return "uncovered"
     if result.avg_logprob < log_prob_threshold:
         return "low_logprob"
-    return None
+    return "repetition" if repeated else None

@@ -49,6 +49,9 @@ class WindowResult:
     """Mel frames the encoder processed."""
     encode_s: float
     decode_s: float
+    words: tuple[RawSegment, ...] | None = None
+    """Each word's time span (seconds from the window start), from CTranslate2's cross-attention
+    alignment of the chosen text to the window's audio; None unless asked for."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class WindowDecoder:
     """Encode + decode windows of one loaded ``faster_whisper.WhisperModel`` (English)."""
 
     def __init__(self, whisper_model) -> None:
+        self._whisper = whisper_model
         self.model: ctranslate2.models.Whisper = whisper_model.model
         self.tokenizer = Tokenizer(
             whisper_model.hf_tokenizer, self.model.is_multilingual, task="transcribe", language="en"
@@ -121,12 +125,18 @@ class WindowDecoder:
         return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=False)
 
     def decode_window(
-        self, features: np.ndarray, prompt: Sequence[int], options: DecodeOptions, content_s: float
+        self, features: np.ndarray, prompt: Sequence[int], options: DecodeOptions, content_s: float,
+        speech_s: float | None = None, align: bool = False,
     ) -> WindowResult:
         """Encode ``features`` and decode, retrying at the next temperature while the text is
         repetitive or unlikely (unless the window is judged silent), as Whisper does.
 
-        ``content_s`` is the audio duration in the window (trailing text gets it as end time).
+        ``content_s`` is the audio duration in the window (trailing text gets it as end time);
+        ``speech_s`` the seconds of speech the voice-activity detector found in it: a repeated
+        phrase the speech can hold is not "repetitive" (it may be spoken), one it cannot is
+        (``voiceflow.asr.context.beyond_speech_rate``); None: every repeated phrase is.
+        ``align``: also time every word of the chosen text (``WindowResult.words``; one more
+        decoder pass over the text in a single step, about a tenth of a greedy decode).
         """
         t0 = time.perf_counter()
         encoder_output = self.encode(features)
@@ -140,12 +150,12 @@ class WindowDecoder:
                 encoder_output, prompt, options, temperature, max_length,
                 beam_size=1 if greedy_first else options.beam_size,
             )
-            text, hit_budget, repetitive = self._inspect(tokens, budget, options)
+            text, hit_budget, repetitive = self._inspect(tokens, budget, options, speech_s)
             if greedy_first and (repetitive or avg_logprob < options.beam_below_logprob):
                 tokens, avg_logprob, no_speech_prob = self._generate(
                     encoder_output, prompt, options, temperature, max_length, beam_size=options.beam_size
                 )
-                text, hit_budget, repetitive = self._inspect(tokens, budget, options)
+                text, hit_budget, repetitive = self._inspect(tokens, budget, options, speech_s)
             silent = is_silent(no_speech_prob, avg_logprob, options)
             candidates.append((repetitive, avg_logprob, temperature, tokens, text, no_speech_prob, hit_budget))
             if silent or (not repetitive and avg_logprob >= options.log_prob_threshold):
@@ -154,6 +164,7 @@ class WindowDecoder:
         else:  # every temperature failed: the likeliest non-repetitive one, as Whisper does
             chosen = max(candidates, key=lambda c: (not c[0], c[1]))
         _, avg_logprob, temperature, tokens, text, no_speech_prob, hit_budget = chosen
+        words = self.align_words(encoder_output, tokens, content_s) if align else None
         t2 = time.perf_counter()
         return WindowResult(
             segments=tuple(self.split_segments(tokens, content_s)),
@@ -165,16 +176,34 @@ class WindowDecoder:
             frames=int(features.shape[-1]),
             encode_s=t1 - t0,
             decode_s=t2 - t1,
+            words=words,
         )
 
-    def _inspect(self, tokens: list[int], budget: int, options: DecodeOptions) -> tuple[str, bool, bool]:
-        """Text, budget hit, and whether it is repetitive (loop, gzip ratio, or runaway)."""
+    def align_words(self, encoder_output, tokens: Sequence[int], content_s: float) -> tuple[RawSegment, ...]:
+        """Word time spans of ``tokens``' text in the encoded window (faster-whisper's
+        ``find_alignment``: cross-attention + DTW), clamped to ``content_s`` seconds."""
+        text_tokens = [t for t in tokens if t < self.eot]
+        if not text_tokens:
+            return ()
+        frames = max(1, int(round(content_s * 100)))
+        aligned = self._whisper.find_alignment(self.tokenizer, [text_tokens], encoder_output, frames)[0]
+        return tuple(
+            RawSegment(min(float(w["start"]), content_s), min(float(w["end"]), content_s), w["word"])
+            for w in aligned
+        )
+
+    def _inspect(self, tokens: list[int], budget: int, options: DecodeOptions,
+                 speech_s: float | None) -> tuple[str, bool, bool]:
+        """Text, budget hit, and whether it is repetitive (runaway, gzip ratio, or a repeated
+        phrase longer than the speech can hold)."""
+        from voiceflow.asr.context import beyond_speech_rate
+
         text = self.tokenizer.decode([t for t in tokens if t < self.eot])
         hit_budget = len(tokens) >= budget
         repetitive = (
             hit_budget
             or compression_ratio(text) > options.compression_ratio_threshold
-            or find_loop(text) is not None
+            or (find_loop(text) is not None and (speech_s is None or beyond_speech_rate(text, speech_s)))
         )
         return text, hit_budget, repetitive
 

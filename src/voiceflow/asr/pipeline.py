@@ -235,10 +235,10 @@ class PipelinedTranscriber:
             job.audio = None
             return
         try:
-            from voiceflow.audio.file import read_audio, to_model_rate
+            from voiceflow.audio.file import load_audio, to_model_rate
 
-            if isinstance(job.audio, (str, os.PathLike)):
-                job.audio = read_audio(job.audio, cfg=self._guard_cfg)
+            if isinstance(job.audio, (str, os.PathLike)):  # the transcript says if it was cut short
+                job.audio = load_audio(job.audio, cfg=self._guard_cfg)
             else:
                 job.audio = to_model_rate(job.audio, job.sample_rate, "PipelinedTranscriber", cfg=self._guard_cfg)
         except BaseException as error:  # noqa: BLE001 - belongs to this job, delivered in order

@@ -10,6 +10,7 @@ repeat differing only in case or punctuation still counts.
   three times, a single word four times.
 * :func:`compression_ratio` is Whisper's own gzip test (looping text compresses too well).
 * :func:`collapse_loops` keeps one copy of every looped phrase (applied to final text).
+* :func:`respell_hotwords` writes the caller's hotwords as the caller spells them.
 """
 
 from __future__ import annotations
@@ -74,6 +75,18 @@ def find_loop(text_or_words: str | list[str]) -> Loop | None:
     return runs[0] if runs else None
 
 
+def repetitions_reproduced(text: str, other: str) -> bool:
+    """True when every looped phrase of ``text`` is repeated back-to-back in ``other`` too, at
+    least as often as it takes to count as a loop: a second decode of the same audio heard the
+    same repetition (a spoken "no no no no"), rather than the first decoder looping alone."""
+    runs = _runs(words(text))
+    if not runs:
+        return False
+    seq = words(text)
+    found = {(tuple(seq[r.start : r.start + r.period])) for r in _runs(words(other))}
+    return all(tuple(seq[r.start : r.start + r.period]) in found for r in runs)
+
+
 def compression_ratio(text: str) -> float:
     """Whisper's repetitiveness measure: UTF-8 length / zlib-compressed length."""
     data = text.encode("utf-8")
@@ -108,3 +121,62 @@ def collapse_loops(text: str) -> str:
     pieces.append(text[cursor:])
     collapsed = "".join(pieces)
     return re.sub(r"\s+([,.;:!?])", r"\1", collapsed)
+
+
+_TERM_SPLIT = re.compile(r"[,;\s]+")
+MAX_RESPELL_WORDS = 4
+
+
+def hotword_terms(hotwords: str | None) -> list[str]:
+    """The terms of a ``hotwords`` string (split at commas, semicolons and spaces)."""
+    return [t for t in _TERM_SPLIT.split(hotwords or "") if _WORD.fullmatch(t)]
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower().replace("’", "'") if ch.isalnum() or ch == "'")
+
+
+def respell_hotwords(text: str, hotwords: str | None) -> str:
+    """``text`` with each hotword written as in ``hotwords`` where the decoder produced the
+    same letters spelled otherwise: split into 2-4 words ("comfy UI" for ``ComfyUI``), or, for
+    a term cased on purpose (a capital after its first letter: ``ComfyUI``, ``iPhone``), one
+    word cased otherwise ("comfyUI").
+
+    Why this is safe for any speaker: the letters the decoder recognised are never changed,
+    only spaces and case, and only to the spelling the caller asked for.  Whisper's hotwords
+    are a prompt bias whose pull on a word's spelling depends on the search (beam or greedy)
+    and the encoder window; this makes the spelling the same in every mode.  A plain term
+    ("Will") never recases a single word ("will")."""
+    terms = hotword_terms(hotwords)
+    if not terms or not text:
+        return text
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    wanted = {}
+    for term in terms:
+        wanted.setdefault(_letters(term), term)
+    pieces: list[str] = []
+    cursor = 0
+    i = 0
+    while i < len(spans):
+        match = None
+        for n in range(min(MAX_RESPELL_WORDS, len(spans) - i), 0, -1):
+            a, b = spans[i][0], spans[i + n - 1][1]
+            if n > 1 and not all(text[spans[k][1]:spans[k + 1][0]] in (" ", "-") for k in range(i, i + n - 1)):
+                continue  # only words joined by one space or a hyphen, never across punctuation
+            term = wanted.get(_letters(text[a:b]))
+            if term is None or text[a:b] == term:
+                continue
+            if n == 1 and not any(ch.isupper() for ch in term[1:]):
+                continue
+            match = (a, b, term, n)
+            break
+        if match is None:
+            i += 1
+            continue
+        a, b, term, n = match
+        pieces.append(text[cursor:a])
+        pieces.append(term)
+        cursor = b
+        i += n
+    pieces.append(text[cursor:])
+    return "".join(pieces)

@@ -15,7 +15,9 @@ and returns a :class:`Transcript`.  What happens inside, in order:
    puts text in the padding or is unlikely is redone with ``retry_pad_s`` of silence, and if
    that is judged wrong too, with Whisper's full 30 s window (``voiceflow.asr.context``);
 5. **guards** -- windows judged silent (high no-speech probability and low log-probability)
-   are dropped; repeated segments and looped phrases are collapsed.
+   are dropped; repeated segments and looped phrases are collapsed;
+6. **hotwords** -- passed to the decoder as faster-whisper does (the previous-context section),
+   then written as the caller spells them (``voiceflow.asr.text.respell_hotwords``).
 
 Nothing is carried from one call to the next unless the caller passes ``prompt`` or
 ``hotwords``.  Threading: see :class:`Transcriber`.
@@ -28,6 +30,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -35,11 +38,11 @@ from typing import Any
 import numpy as np
 
 from voiceflow.asr import context as _asr_context
-from voiceflow.asr.chunking import make_vad
+from voiceflow.asr.chunking import make_vad, speech_seconds
 from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
-from voiceflow.asr.text import collapse_loops, words
-from voiceflow.audio.file import read_audio, to_model_rate
+from voiceflow.asr.text import collapse_loops, repetitions_reproduced, respell_hotwords, words
+from voiceflow.audio.file import LoadedAudio, TruncatedAudioWarning, load_audio, to_model_rate
 from voiceflow.config import Config
 from voiceflow.asr.models import DEFAULT_MODEL, resolve_model
 
@@ -87,6 +90,9 @@ class Transcript:
     """Seconds of audio transcribed (after resampling to 16 kHz)."""
     timings: Timings
     mode: str
+    truncated: bool = False
+    """The file was cut short or damaged: this is the transcript of the part that could be
+    decoded (see :func:`voiceflow.audio.file.load_audio`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``dict``/``list``/``float``/``str`` form (JSON-serialisable)."""
@@ -183,13 +189,17 @@ class Transcriber:
 
         Args:
             audio: 1-D ``(frames,)`` or 2-D ``(frames, channels)`` array of any supported dtype
-                (float32 in [-1, 1] or int16 PCM typically), or a path to an audio file.
+                (float32 in [-1, 1] or int16 PCM typically), a path to an audio file, or what
+                :func:`voiceflow.audio.file.load_audio` returned (16 kHz; ``sample_rate``
+                ignored).
             sample_rate: Hz of an array input (ignored for a path); resampled to 16 kHz.
             prompt: text preceding this utterance (style, spelling); not kept after the call.
             hotwords: words/phrases to favour; not kept after the call.
 
-        Returns a :class:`Transcript`; empty text for silence, noise or empty input.
-        Raises ``ValueError`` for a bad array/rate or an empty, truncated or undecodable file
+        Returns a :class:`Transcript`; empty text for silence, noise or empty input.  A file cut
+        short or damaged part-way gives the transcript of what could be decoded, with
+        ``truncated=True`` (and, for a path, a :class:`~voiceflow.audio.file.TruncatedAudioWarning`).
+        Raises ``ValueError`` for a bad array/rate or an empty or undecodable file
         (:class:`voiceflow.audio.file.AudioFileError`), ``FileNotFoundError`` /
         ``IsADirectoryError`` for a missing path or a folder, ``RuntimeError`` after
         :meth:`close`.  Files are read as :func:`voiceflow.audio.file.read_audio` reads them
@@ -198,9 +208,10 @@ class Transcriber:
         started = time.perf_counter()
         if self._closed:
             raise RuntimeError("Transcriber is closed")
-        samples = self._prepare(audio, sample_rate)
+        samples, truncated = self._prepare(audio, sample_rate)
         with self._turn():
-            return self._transcribe_samples(samples, started, prompt=prompt, hotwords=hotwords)
+            transcript = self._transcribe_samples(samples, started, prompt=prompt, hotwords=hotwords)
+        return replace(transcript, truncated=True) if truncated else transcript
 
     def close(self) -> None:
         """Release the model.  Further :meth:`transcribe` calls raise ``RuntimeError``."""
@@ -222,10 +233,16 @@ class Transcriber:
         )
 
     # --- input ------------------------------------------------------------------------------
-    def _prepare(self, audio: Any, sample_rate: int) -> np.ndarray:
-        """16 kHz mono float32 samples, repaired; raises ValueError / FileNotFoundError."""
+    def _prepare(self, audio: Any, sample_rate: int) -> tuple[np.ndarray, bool]:
+        """16 kHz mono float32 samples, repaired, and whether the file they came from was cut
+        short; raises ValueError / FileNotFoundError."""
+        if isinstance(audio, LoadedAudio):
+            return audio.samples, audio.truncated is not None
         if isinstance(audio, (str, bytes, os.PathLike)):
-            return read_audio(os.fsdecode(audio), cfg=self.config)
+            loaded = load_audio(os.fsdecode(audio), cfg=self.config)
+            if loaded.truncated is not None:
+                warnings.warn(loaded.truncated, TruncatedAudioWarning, stacklevel=3)
+            return loaded.samples, loaded.truncated is not None
         given = type(audio).__name__
         if isinstance(audio, (list, tuple, memoryview)):  # sequences of numbers, as the audio guard takes them
             audio = np.asarray(audio)
@@ -238,8 +255,8 @@ class Transcriber:
         if audio.ndim not in (1, 2):
             raise ValueError(f"audio must be 1-D (frames,) or 2-D (frames, channels), got shape {audio.shape}")
         if audio.size == 0:
-            return np.zeros(0, dtype=np.float32)
-        return to_model_rate(audio, int(sample_rate), "Transcriber.transcribe", cfg=self.config)
+            return np.zeros(0, dtype=np.float32), False
+        return to_model_rate(audio, int(sample_rate), "Transcriber.transcribe", cfg=self.config), False
 
     # --- the model path ----------------------------------------------------------------------
     def _transcribe_samples(
@@ -256,34 +273,34 @@ class Transcriber:
         duration = len(samples) / SAMPLE_RATE
         clock = _Clock()
         segments: list[Segment] = []
-        speech_end = self._vad.speech_end_s(samples) if len(samples) else None
-        if speech_end is not None:
+        if len(samples) and self._vad.speech_end_s(samples) is not None:
             prompt_tokens = decoder.prompt(prompt, hotwords, timestamps=self.config.asr.timestamps)
             max_samples = int(self.config.asr.max_chunk_s * SAMPLE_RATE)
-            cuts = self._vad.cut_points(samples, max_samples)
-            if cuts:  # each chunk's own speech end; chunks without speech are skipped
-                bounds = [0, *cuts, len(samples)]
-                ends = [(lo, hi, self._vad.speech_end_s(samples[lo:hi])) for lo, hi in zip(bounds, bounds[1:])]
-                spans = [(lo, hi, end) for lo, hi, end in ends if end is not None]
-            else:
-                spans = [(0, len(samples), speech_end)]
+            bounds = [0, *self._vad.cut_points(samples, max_samples), len(samples)]
+            spans = list(zip(bounds, bounds[1:]))
             clocks = [_Clock() for _ in spans]
 
-            def decode(i: int) -> WindowResult:
-                lo, hi, end = spans[i]
-                return self._decode_chunk(decoder, samples[lo:hi], end, prompt_tokens, clocks[i])
+            def transcribe_chunk(i: int) -> list[Segment]:
+                lo, hi = spans[i]
+                return self._transcribe_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i])
 
             parallel = min(self.config.asr.workers, len(spans))
             if parallel > 1:  # chunks are independent: one per CTranslate2 replica, longest first
                 longest_first = sorted(range(len(spans)), key=lambda i: spans[i][0] - spans[i][1])
                 with ThreadPoolExecutor(parallel, thread_name_prefix="voiceflow-chunk") as pool:
-                    futures = {i: pool.submit(decode, i) for i in longest_first}
+                    futures = {i: pool.submit(transcribe_chunk, i) for i in longest_first}
                     results = [futures[i].result() for i in range(len(spans))]
             else:
-                results = [decode(i) for i in range(len(spans))]
-            for (lo, hi, _), result, chunk_clock in zip(spans, results, clocks):
+                results = [transcribe_chunk(i) for i in range(len(spans))]
+            for (lo, _), chunk_segments, chunk_clock in zip(spans, results, clocks):
                 clock.merge(chunk_clock)
-                segments.extend(self._accept(result, offset=lo / SAMPLE_RATE, length=(hi - lo) / SAMPLE_RATE))
+                offset = lo / SAMPLE_RATE
+                segments.extend(
+                    replace(seg, start=round(seg.start + offset, 3), end=round(seg.end + offset, 3))
+                    for seg in chunk_segments
+                )
+        if hotwords:
+            segments = [replace(s, text=respell_hotwords(s.text, hotwords)) for s in segments]
         segments = _dedupe(segments)
         text = " ".join(s.text for s in segments)
         total = time.perf_counter() - started
@@ -295,11 +312,123 @@ class Transcriber:
             mode=self.mode,
         )
 
-    def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
-                      clock: "_Clock") -> WindowResult:
-        """Adaptive context first, full window when the adaptive decode looks wrong.
+    def _transcribe_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, prompt: list[int],
+                          clock: "_Clock") -> list[Segment]:
+        """Segments of one chunk (times from the chunk start); [] when the VAD finds no speech.
 
-        ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end."""
+        The chunk is decoded whole (:meth:`_decode_chunk`), then every speech region the text
+        does not account for is decoded on its own and merged in time order
+        (:meth:`_account_for_speech`)."""
+        regions = self._vad.speech_regions(chunk)
+        if not regions:
+            return []
+        speech_s = speech_seconds(regions)
+        length = len(chunk) / SAMPLE_RATE
+        align = len(regions) > 1 and length >= _asr_context.ALIGN_MIN_S
+        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s, align=align)
+        segments = self._accept(result, offset=0.0, length=length, speech_s=speech_s)
+        return self._account_for_speech(decoder, chunk, regions, segments, prompt, clock, result.words)
+
+    def _account_for_speech(self, decoder: WindowDecoder, chunk: np.ndarray, regions: list[tuple[float, float]],
+                            segments: list[Segment], prompt: list[int], clock: "_Clock",
+                            aligned: tuple | None = None) -> list[Segment]:
+        """``segments`` plus the speech they leave out (the coverage rule; the same with and
+        without timestamps).
+
+        A speech region (``regions``: seconds in ``chunk``) is suspect when the text's aligned
+        words (``aligned``, when the chunk was long enough to align) do not account for it
+        (``unaccounted_regions``), when it is a quiet passage (``QUIET_REGION_DB`` under the
+        loudest region), when more than ``UNCOVERED_SPEECH_S`` of it lies under no segment
+        (the decoder stopped early even after the ladder), or when the text over it (the whole
+        chunk's, without timestamps) has far fewer words than its speech holds
+        (``under_accounts``).  Each suspect region is decoded on its own --
+        Whisper then normalises the log-mel to *its* level -- and a confident result whose words
+        are not already in the text (``accounted_fraction``) is merged in time order.  Without
+        timestamps the chunk is one segment: missing regions all after (before) the accounted
+        ones are appended (prepended); interleaved ones make every region be decoded alone."""
+        ctx = _asr_context
+        if len(regions) < 2:  # decoding the only region alone would decode the same audio again
+            return segments
+        timestamps = self.config.asr.timestamps
+        long_enough = [b - a >= MIN_REGION_S for a, b in regions]
+        suspects: set[int] = set() if aligned is None else ctx.unaccounted_regions(regions, aligned)
+        levels = [_level_db(chunk, region) for region in regions]
+        loudest = max(levels)
+        for i, (a, b) in enumerate(regions):
+            if b - a >= ctx.MIN_QUIET_PASSAGE_S and levels[i] <= loudest - ctx.QUIET_REGION_DB:
+                suspects.add(i)
+        if timestamps:
+            suspects.update(ctx.uncovered_regions(regions, segments))
+            for seg in segments:
+                inside = [i for i, (a, b) in enumerate(regions) if a < seg.end and b > seg.start]
+                held = sum(min(regions[i][1], seg.end) - max(regions[i][0], seg.start) for i in inside)
+                if ctx.under_accounts(len(words(seg.text)), held):
+                    suspects.update(inside)
+        elif ctx.under_accounts(sum(len(words(seg.text)) for seg in segments), speech_seconds(regions)):
+            suspects.update(range(len(regions)))
+        suspects = {i for i in suspects if long_enough[i]}
+        if not suspects:
+            return segments
+        text_words = words(" ".join(seg.text for seg in segments))
+        alone = {i: self._decode_region(decoder, chunk, regions[i], prompt, clock) for i in sorted(suspects)}
+        missing = sorted(
+            i for i, found in alone.items()
+            if found and ctx.accounted_fraction(
+                words(" ".join(s.text for s in found)), text_words, ctx.ACCOUNTED_RUN
+            ) < ctx.ACCOUNTED_FRACTION
+        )
+        if not missing:
+            return segments
+        logger.debug("speech regions %s not in the text; decoded alone", [regions[i] for i in missing])
+        added = [seg for i in missing for seg in alone[i]]
+        if aligned and segments and words("".join(w.text for w in aligned)) == text_words:
+            # (the aligned words are the segments' text unless a loop was collapsed out of it)
+            return _merge_by_words(segments, aligned, [(regions[i], alone[i]) for i in missing])
+        if timestamps:
+            return sorted(segments + added, key=lambda seg: seg.start)
+        accounted = [i for i in range(len(regions)) if i not in missing and long_enough[i]]
+        if not segments or not accounted or min(missing) > max(accounted):
+            return segments + added
+        if max(missing) < min(accounted):
+            return added + segments
+        for i in range(len(regions)):  # interleaved: the text cannot be split by time
+            if i not in alone and long_enough[i]:
+                alone[i] = self._decode_region(decoder, chunk, regions[i], prompt, clock)
+        rebuilt = [seg for i in sorted(alone) for seg in alone[i]]
+        return rebuilt if len(words(" ".join(s.text for s in rebuilt))) > len(text_words) else segments
+
+    def _decode_region(self, decoder: WindowDecoder, chunk: np.ndarray, region: tuple[float, float],
+                       prompt: list[int], clock: "_Clock") -> list[Segment]:
+        """Segments of one speech region decoded on its own (``REGION_MARGIN_S`` of audio either
+        side); [] unless the decode is confident (no-speech probability at most
+        ``no_speech_threshold`` *and* average log-probability at least ``log_prob_threshold``:
+        a region alone has little context, so only a sure result is merged).  Decoded with the
+        adaptive ladder in every mode: a region is a few seconds, and a 30 s window per region
+        would cost ``quality`` more than plain faster-whisper's whole decode."""
+        asr = self.config.asr
+        lo = max(0, int((region[0] - REGION_MARGIN_S) * SAMPLE_RATE))
+        hi = min(len(chunk), int((region[1] + REGION_MARGIN_S) * SAMPLE_RATE))
+        start = lo / SAMPLE_RATE
+        speech_s = region[1] - region[0]
+        result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s,
+                                    context="adaptive")
+        if result.avg_logprob < asr.log_prob_threshold or result.no_speech_prob > asr.no_speech_threshold:
+            return []
+        return self._accept(result, offset=start, length=(hi - lo) / SAMPLE_RATE, speech_s=speech_s)
+
+    def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
+                      clock: "_Clock", speech_s: float | None = None, *, align: bool = False,
+                      context: str | None = None) -> WindowResult:
+        """Decode one chunk (at most ``max_chunk_s``) as the mode says: the adaptive ladder
+        (short window, then ``retry_pad_s``, then the full window, each rung only when the one
+        before is judged wrong), the full window, or both.
+
+        ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end; ``speech_s``:
+        seconds of speech it found in ``chunk`` (None: unknown); ``align``: time the words of
+        the result (``WindowResult.words``); ``context``: overrides the mode's context policy.
+        Thread-safe (no state kept);
+        this is the entry point for decoding any window of audio with ``prompt``'s
+        previous-context text (:meth:`WindowDecoder.prompt`)."""
         asr = self.config.asr
         duration = len(chunk) / SAMPLE_RATE
         full_frames = _asr_context.FULL_FRAMES
@@ -311,77 +440,83 @@ class Transcriber:
                 _asr_context.synthetic_pad_s(pad_s, duration, speech_end),
             )
 
-        frames = frames_with_pad(asr.context_pad_s) if asr.context == "adaptive" else full_frames
         t0 = time.perf_counter()
         mel = silence_padded_log_mel(chunk, full_frames, self._n_mels)
         clock.features += time.perf_counter() - t0
         options = self._options(
             _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2)
         )
-        if frames < full_frames:
-            first = decoder.decode_window(
-                mel[:, :frames],
-                prompt,
-                _first_temperature(options),
-                duration,
-            )
-            clock.add(first)
-            reason = self._judge(first, duration, speech_end)
-            if reason is None or not asr.fallback_to_full:
-                return first
-            tried = [(reason, first)]
-            if asr.retry_pad_s is not None and asr.retry_pad_s > asr.context_pad_s:
-                # cheaper rung first: most failures of a short window are cured by more silence
-                retry_frames = frames_with_pad(asr.retry_pad_s)
-                if frames < retry_frames < full_frames:
-                    logger.debug("adaptive context (%d frames) rejected: %s; %d frames", frames, reason, retry_frames)
-                    retry = decoder.decode_window(mel[:, :retry_frames], prompt, _first_temperature(options), duration)
-                    clock.add(retry)
-                    retry_reason = self._judge(retry, duration, speech_end)
-                    if retry_reason is None:
-                        return retry
-                    tried.append((retry_reason, retry))
-            logger.debug("adaptive context rejected: %s; full window", [r for r, _ in tried])
-            full = decoder.decode_window(mel, prompt, options, duration)
-            clock.add(full)
-            # an adaptive decode rejected only as unlikely stays if the full window is no likelier
-            unlikely = [r for reason, r in tried if reason == "low_logprob"]
-            best = max(unlikely, key=lambda r: r.avg_logprob, default=None)
-            if best is not None and best.avg_logprob >= full.avg_logprob:
-                return best
-            return full
-        full = decoder.decode_window(mel, prompt, options, duration)
-        clock.add(full)
-        if asr.context == "both":  # the likelier of the two windows
-            short_frames = frames_with_pad(asr.context_pad_s)
-            if short_frames < full_frames:
-                short = decoder.decode_window(mel[:, :short_frames], prompt, options, duration)
-                clock.add(short)
-                if short.avg_logprob > full.avg_logprob and self._judge(short, duration, speech_end) is None:
-                    return short
-        return full
 
-    def _judge(self, result: WindowResult, duration: float, speech_end: float | None) -> str | None:
+        def decode(frames: int) -> WindowResult:
+            opts = options if frames >= full_frames else _first_temperature(options)
+            result = decoder.decode_window(mel[:, :frames], prompt, opts, duration, speech_s=speech_s, align=align)
+            clock.add(result)
+            return result
+
+        policy = context or asr.context
+        if policy != "adaptive":
+            full = decode(full_frames)
+            if policy == "both":  # the likelier of the two windows
+                short_frames = frames_with_pad(asr.context_pad_s)
+                if short_frames < full_frames:
+                    short = decode(short_frames)
+                    if short.avg_logprob > full.avg_logprob and self._judge(short, duration, speech_end, speech_s) is None:
+                        return short
+            return full
+
+        rungs = [frames_with_pad(asr.context_pad_s)]
+        if asr.fallback_to_full:
+            if asr.retry_pad_s is not None and asr.retry_pad_s > asr.context_pad_s:
+                rungs.append(frames_with_pad(asr.retry_pad_s))  # more silence cures most failures
+            rungs.append(full_frames)
+        rungs = [f for k, f in enumerate(rungs) if f <= full_frames and (k == 0 or rungs[k - 1] < f)]
+        tried: list[tuple[str, WindowResult]] = []
+        for frames in rungs:
+            result = decode(frames)
+            reason = self._judge(result, duration, speech_end, speech_s)
+            if tried and tried[-1][0] == "repetition" and repetitions_reproduced(tried[-1][1].text, result.text):
+                # spoken, not looped: the wider context heard the same repetition
+                return result if reason in (None, "repetition") else tried[-1][1]
+            if reason is None or frames == rungs[-1]:
+                break
+            logger.debug("window of %d frames rejected: %s", frames, reason)
+            tried.append((reason, result))
+        if frames < full_frames:
+            return result
+        # a narrower decode rejected only as unlikely stays if the full window is no likelier
+        unlikely = [r for why, r in tried if why == "low_logprob"]
+        best = max(unlikely, key=lambda r: r.avg_logprob, default=None)
+        if best is not None and best.avg_logprob >= result.avg_logprob:
+            return best
+        return result
+
+    def _judge(self, result: WindowResult, duration: float, speech_end: float | None,
+               speech_s: float | None = None) -> str | None:
         asr = self.config.asr
         return _asr_context.judge(
             result, duration, speech_end_s=speech_end,
             compression_threshold=asr.compression_ratio_threshold,
             log_prob_threshold=asr.log_prob_threshold,
+            speech_s=speech_s,
         )
 
-    def _accept(self, result: WindowResult, *, offset: float, length: float) -> list[Segment]:
-        """Public segments of one window: silent windows dropped, loops collapsed, times
-        clamped to the chunk (Whisper often ends the last segment in the padding)."""
+    def _accept(self, result: WindowResult, *, offset: float, length: float,
+                speech_s: float | None = None) -> list[Segment]:
+        """Public segments of one window: silent windows dropped, times clamped to the chunk
+        (Whisper often ends the last segment in the padding), and looped phrases collapsed --
+        only when the text is longer than the chunk's ``speech_s`` seconds of speech can hold
+        (a repetition the speech can hold, kept by the widest decode tried, was spoken)."""
         if is_silent(result.no_speech_prob, result.avg_logprob, self.config.asr):
             return []
+        looped = speech_s is None or _asr_context.beyond_speech_rate(result.text, speech_s)
         out = []
         for raw in result.segments:
-            text = collapse_loops(raw.text.strip())
+            text = collapse_loops(raw.text.strip()) if looped else raw.text.strip()
             if text:
                 end = min(raw.end, length)
                 out.append(Segment(
-                    start=round(offset + min(raw.start, end), 3),
-                    end=round(offset + end, 3),
+                    start=offset + min(raw.start, end),
+                    end=offset + end,
                     text=text,
                     no_speech_prob=result.no_speech_prob,
                     avg_logprob=result.avg_logprob,
@@ -448,6 +583,49 @@ class _Clock:
         self.features += other.features
         self.encode += other.encode
         self.decode += other.decode
+
+
+MIN_REGION_S = 0.25
+"""Speech regions shorter than this (a click, a breath) are not decoded on their own."""
+REGION_MARGIN_S = 0.1
+"""Audio kept either side of a speech region decoded on its own (the VAD trims soft edges)."""
+
+
+def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> list[Segment]:
+    """``segments``' text re-cut around inserted regions, in time order.
+
+    ``aligned``: the word spans of ``segments``' text in order (``WindowResult.words``);
+    ``inserts``: ``(region, region_segments)`` pairs.  A word goes before a region when it ends
+    by the region's start (an aligned word stretched over left-out speech ends after it);
+    punctuation stays with the word before it."""
+    template = segments[0]
+    pieces: list[Segment] = []
+    pending: list = []
+
+    def flush() -> None:
+        text = "".join(w.text for w in pending).strip()
+        if text:
+            pieces.append(replace(template, start=pending[0].start, end=pending[-1].end, text=text))
+        pending.clear()
+
+    queue = sorted(inserts, key=lambda item: item[0][0])
+    for word in aligned:
+        attached = not any(ch.isalnum() for ch in word.text)  # punctuation stays with its word
+        while queue and not attached and word.end > queue[0][0][0] + 0.05:
+            flush()
+            pieces.extend(queue.pop(0)[1])
+        pending.append(word)
+    flush()
+    for _, found in queue:
+        pieces.extend(found)
+    return pieces
+
+
+def _level_db(chunk: np.ndarray, region: tuple[float, float]) -> float:
+    """RMS level (dBFS) of ``chunk`` over ``region`` (seconds)."""
+    piece = chunk[int(region[0] * SAMPLE_RATE) : int(region[1] * SAMPLE_RATE)]
+    rms = float(np.sqrt(np.mean(np.square(piece, dtype=np.float64)))) if piece.size else 0.0
+    return 20.0 * np.log10(max(rms, 1e-10))
 
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:

@@ -3,22 +3,32 @@
 WAV files (PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE) are parsed
 here: it is fast, needs no codec, and lets a truncated file be told apart from a short one (the
 ``data`` chunk declares its length). Every other format goes through PyAV, the decoder
-faster-whisper bundles, and is checked against the duration its container declares.
+faster-whisper bundles, and is checked against the length its *audio stream* declares -- not
+the container's duration, which is the longest stream (a video running past the audio) or a
+bitrate estimate.  A length that is itself a bitrate estimate (raw MP3 without a Xing/Info/VBRI
+frame count, ADTS AAC, AC-3, DTS) is not a declaration and is not checked.
+
+A file that is cut short (a WAV holding less than its header declares, a stream that decodes to
+less than it declares, or a decode that fails part-way) is not refused: :func:`load_audio`
+returns what could be decoded with ``truncated`` saying why, and :func:`read_audio` returns the
+samples after a :class:`TruncatedAudioWarning`.
 
 Samples pass through :func:`voiceflow.audio.guard.audio_validation_guard` (downmix, integer PCM
 scaling, NaN/inf repair under the configured policy) and are resampled with soxr.
 
 Errors: :class:`AudioFileError` (a ``ValueError``) for a file that exists but cannot be used
-(empty, not audio, truncated, no samples); ``FileNotFoundError`` / ``IsADirectoryError`` /
+(empty, not audio, no samples at all); ``FileNotFoundError`` / ``IsADirectoryError`` /
 ``PermissionError`` for the path itself. ``str(error)`` is always one line.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import struct
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +37,9 @@ TARGET_RATE = 16000
 
 _TRUNCATION_TOLERANCE_S = 0.1
 """A container may round its declared duration; shortfalls up to this many seconds are fine."""
+
+_ESTIMATED_LENGTH_FORMATS = frozenset({"aac", "ac3", "eac3", "dts", "truehd", "mp3"})
+"""Demuxers whose stream length is, without a frame-count header, ``file size / bitrate``."""
 
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_IEEE_FLOAT = 0x0003
@@ -38,13 +51,36 @@ class AudioFileError(ValueError):
     """A file that exists but holds no usable audio. The message is one line naming the file."""
 
 
+class TruncatedAudioWarning(UserWarning):
+    """A file holds less audio than it declares (or its decode failed part-way); what could be
+    decoded is used.  The message is one line naming the file."""
+
+
+class LoadedAudio(NamedTuple):
+    """What :func:`load_audio` read: 16 kHz mono float32 ``samples`` and, when the file is cut
+    short or damaged, ``truncated`` -- one line naming the file and saying what is missing."""
+
+    samples: np.ndarray
+    truncated: str | None
+
+
 def read_audio(path: str | os.PathLike[str], cfg: Any = None) -> np.ndarray:
     """Decode ``path`` to a 1-D, C-contiguous float32 array at 16 kHz (mono).
 
     ``cfg`` is handed to the audio guard (``audio_guard_policy`` etc.; ``None`` = defaults).
-    Raises ``FileNotFoundError`` for a missing path and :class:`AudioFileError` for an empty,
-    truncated or undecodable file; the audio guard's ``ValueError`` (reject policy) propagates.
+    Raises ``FileNotFoundError`` for a missing path and :class:`AudioFileError` for an empty or
+    undecodable file; the audio guard's ``ValueError`` (reject policy) propagates.  A truncated
+    file gives what it holds, after a :class:`TruncatedAudioWarning`.
     """
+    loaded = load_audio(path, cfg)
+    if loaded.truncated is not None:
+        warnings.warn(loaded.truncated, TruncatedAudioWarning, stacklevel=2)
+    return loaded.samples
+
+
+def load_audio(path: str | os.PathLike[str], cfg: Any = None) -> LoadedAudio:
+    """:func:`read_audio` without the warning: the samples and why they are incomplete, if
+    they are (``LoadedAudio.truncated``).  Same errors as :func:`read_audio`."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -56,11 +92,11 @@ def read_audio(path: str | os.PathLike[str], cfg: Any = None) -> np.ndarray:
 
     wav = _read_wav(path, size)
     if wav is not None:
-        raw, rate = wav
+        raw, rate, truncated = wav
     else:
-        raw, rate = _decode_with_pyav(path), TARGET_RATE
+        (raw, truncated), rate = _decode_with_pyav(path), TARGET_RATE
 
-    return to_model_rate(raw, rate, f"read_audio({path.name})", cfg=cfg)
+    return LoadedAudio(to_model_rate(raw, rate, f"read_audio({path.name})", cfg=cfg), truncated)
 
 
 def to_model_rate(audio: Any, sample_rate: int, where: str, cfg: Any = None) -> np.ndarray:
@@ -97,8 +133,8 @@ def resample_to_model_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def _read_wav(path: Path, size: int) -> tuple[np.ndarray, int] | None:
-    """Parse a RIFF/WAVE file: ``(frames x channels raw samples, rate)``.
+def _read_wav(path: Path, size: int) -> tuple[np.ndarray, int, str | None] | None:
+    """Parse a RIFF/WAVE file: ``(frames x channels raw samples, rate, truncation or None)``.
 
     Returns None when the file is not a WAV or uses a codec this parser does not handle
     (ADPCM, mu-law, ...), so the caller falls back to PyAV.
@@ -134,7 +170,7 @@ def _read_wav(path: Path, size: int) -> tuple[np.ndarray, int] | None:
 
 def _wav_samples(
     path: Path, f: Any, fmt: tuple[int, int, int, int], block_align: int, declared: int, held: int
-) -> tuple[np.ndarray, int] | None:
+) -> tuple[np.ndarray, int, str | None] | None:
     tag, channels, rate, bits = fmt
     dtype = {
         (_WAVE_FORMAT_PCM, 8): np.uint8,
@@ -150,15 +186,19 @@ def _wav_samples(
         raise AudioFileError(
             f"{path}: corrupt WAV header ({channels} channels, {rate} Hz, {bits} bits)"
         )
+    truncated = None
     if declared in (0, _UNKNOWN_LENGTH):
         declared = held
     if declared > held:
-        raise AudioFileError(
+        truncated = (
             f"{path}: truncated WAV: header declares {declared / block_align / rate:.2f} s"
             f" of audio, the file holds {held / block_align / rate:.2f} s"
         )
+        declared = held
     frames = declared // block_align
     if frames == 0:
+        if truncated is not None:
+            raise AudioFileError(f"{truncated}; no whole sample is left")
         raise AudioFileError(f"{path}: WAV holds no audio samples")
     data = f.read(frames * block_align)
     if dtype is None:
@@ -168,30 +208,107 @@ def _wav_samples(
         raw = wide.view("<i4").reshape(frames, channels)
     else:
         raw = np.frombuffer(data, dtype).reshape(frames, channels)
-    return raw, rate
+    return raw, rate, truncated
 
 
-def _decode_with_pyav(path: Path) -> np.ndarray:
+def _decode_with_pyav(path: Path) -> tuple[np.ndarray, str | None]:
+    """The first audio stream decoded to 16 kHz mono float32, and why it is incomplete (or None).
+
+    A packet that fails to decode is skipped, as ffmpeg does (two MP3s joined with ``cat`` have
+    the second one's header frame in the middle); the audio counts as truncated when it decodes
+    to less than its stream declares, or when the demuxer or the decoder fails and no audio
+    follows the failure.
+    """
     import av
-    from faster_whisper.audio import decode_audio
 
+    chunks: list[np.ndarray] = []
+    failure: str | None = None  # the last decode error with no audio after it
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise AudioFileError(f"{path}: no audio stream in the file")
-            declared = container.duration / 1e6 if container.duration else None
-        samples = decode_audio(str(path), sampling_rate=TARGET_RATE)
+            stream = container.streams.audio[0]
+            declared = _declared_seconds(path, container, stream)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_RATE)
+            try:
+                for packet in container.demux(stream):
+                    try:
+                        frames = packet.decode()
+                    except av.error.InvalidDataError as error:
+                        failure = _reason(error)
+                        continue
+                    for frame in frames:
+                        for out in resampler.resample(frame):
+                            chunks.append(out.to_ndarray().reshape(-1).copy())
+                            failure = None
+            except (av.error.EOFError, av.error.InvalidDataError) as error:
+                failure = _reason(error)  # the demuxer met the end of the file mid-packet
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1).copy())
+            del resampler
     except av.error.EOFError:
-        raise AudioFileError(f"{path}: truncated: the file ends inside the audio stream") from None
+        if not chunks:
+            raise AudioFileError(f"{path}: truncated: the file ends before any audio could be decoded") from None
+        failure, declared = "end of file", None
     except av.error.FFmpegError as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise AudioFileError(f"{path}: not a readable audio file ({reason})") from None
+        if not chunks:
+            raise AudioFileError(f"{path}: not a readable audio file ({_reason(error)})") from None
+        failure = _reason(error)
+        declared = None
+    gc.collect()  # PyAV's resampler frees its buffers only on a collection (faster-whisper #390)
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     if samples.size == 0:
         raise AudioFileError(f"{path}: no audio samples could be decoded")
     decoded = samples.size / TARGET_RATE
     if declared is not None and decoded < declared - _TRUNCATION_TOLERANCE_S:
-        raise AudioFileError(
-            f"{path}: truncated: the container declares {declared:.2f} s of audio,"
+        return samples, (
+            f"{path}: truncated: the audio stream declares {declared:.2f} s,"
             f" only {decoded:.2f} s could be decoded"
         )
-    return samples
+    if failure is not None:
+        return samples, f"{path}: truncated: decoding stopped after {decoded:.2f} s ({failure})"
+    return samples, None
+
+
+def _declared_seconds(path: Path, container: Any, stream: Any) -> float | None:
+    """Seconds of audio the stream declares, or None when it declares none (only a bitrate
+    estimate, or nothing)."""
+    if stream.duration is None or stream.time_base is None:
+        return None
+    names = set((container.format.name or "").split(","))
+    if names & _ESTIMATED_LENGTH_FORMATS and not (names == {"mp3"} and _has_mp3_frame_count(path)):
+        return None
+    return float(stream.duration * stream.time_base)
+
+
+def _has_mp3_frame_count(path: Path) -> bool:
+    """True when the MP3 starts with a Xing/Info/VBRI frame count that ffmpeg uses for its
+    length: present, and the file not larger than the header's byte count by more than 1/16
+    (ffmpeg's own test; a larger file is MP3s joined with ``cat``, and ffmpeg falls back to a
+    bitrate estimate).  A file *smaller* than its byte count is cut short and keeps the count."""
+    with path.open("rb") as f:
+        head = f.read(10)
+        offset = 0
+        if head[:3] == b"ID3" and len(head) == 10:
+            size = head[6:10]
+            offset = 10 + ((size[0] & 0x7F) << 21 | (size[1] & 0x7F) << 14 | (size[2] & 0x7F) << 7 | size[3] & 0x7F)
+        f.seek(offset)
+        first = f.read(4096)  # the first frame, with room for junk before it
+    file_bytes = path.stat().st_size - offset
+    for tag in (b"Xing", b"Info"):
+        at = first.find(tag)
+        if at >= 0 and len(first) >= at + 16:
+            flags = struct.unpack(">I", first[at + 4 : at + 8])[0]
+            if not flags & 1:
+                return False  # no frame count
+            declared_bytes = struct.unpack(">I", first[at + 12 : at + 16])[0] if flags & 2 else None
+            return declared_bytes is None or file_bytes - declared_bytes <= declared_bytes >> 4
+    at = first.find(b"VBRI")
+    if at >= 0 and len(first) >= at + 18:
+        declared_bytes = struct.unpack(">I", first[at + 10 : at + 14])[0]
+        return file_bytes - declared_bytes <= declared_bytes >> 4
+    return False
+
+
+def _reason(error: BaseException) -> str:
+    return " ".join((getattr(error, "strerror", None) or str(error) or type(error).__name__).split())

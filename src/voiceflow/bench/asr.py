@@ -176,12 +176,24 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def normalise(text: str) -> str:
+    """``text`` through Whisper's English normaliser (``whisper-normalizer``), as WER scores it."""
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    global _NORMALISER
+    if _NORMALISER is None:
+        _NORMALISER = EnglishTextNormalizer()
+    return _NORMALISER(text)
+
+
+_NORMALISER = None
+
+
 def corpus_wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus-level WER after Whisper's English normaliser."""
     import jiwer
-    from whisper_normalizer.english import EnglishTextNormalizer
 
-    norm = EnglishTextNormalizer()
+    norm = normalise
     pairs = [(norm(r), norm(h)) for r, h in zip(references, hypotheses) if norm(r).strip()]
     return float(jiwer.wer([r for r, _ in pairs], [h for _, h in pairs]))
 

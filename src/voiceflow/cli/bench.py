@@ -9,6 +9,7 @@ from pathlib import Path
 
 from voiceflow.bench import asr
 from voiceflow.bench.asr import DEFAULT_CONFIGS, default_corpus, markdown_table, run_benchmark, write_chart
+from voiceflow.bench.long import LONG_CONFIGS
 
 __all__ = ["add_asr_parser", "configure_asr", "run_asr"]
 
@@ -18,12 +19,18 @@ def configure_asr(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--corpus", type=Path, default=None, metavar="DIR",
                         help="folder of *.wav clips with *.txt references "
                              "(default: $VOICEFLOW_CORPUS/clips or ../shared/corpus/clips)")
-    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), metavar="LIST",
-                        help=f"comma-separated configurations (default: {','.join(DEFAULT_CONFIGS)})")
+    parser.add_argument("--configs", default=None, metavar="LIST",
+                        help=f"comma-separated configurations (default: {','.join(DEFAULT_CONFIGS)}; "
+                             f"with --long: {','.join(LONG_CONFIGS)})")
     parser.add_argument("--cold-runs", type=int, default=3, metavar="N",
                         help="cold starts per configuration, their median reported (default: 3)")
     parser.add_argument("--repeats", type=int, default=3, metavar="N",
                         help="timed calls per clip and configuration; the clip's time is their median (default: 3)")
+    parser.add_argument("--long", action="store_true",
+                        help="long files: the corpus joined in several orders with pauses and quiet clips, "
+                             "against faster-whisper's long-form and batched pipeline (voiceflow.bench.long)")
+    parser.add_argument("--orders", type=int, default=3, metavar="N",
+                        help="with --long: how many joined files (default: 3)")
     parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                         help="folder for asr_results.md, asr_results.json and asr_latency_wer.png "
                              "(default: the current directory)")
@@ -59,10 +66,11 @@ def run_asr(args: argparse.Namespace) -> int:
     corpus = args.corpus or default_corpus()
     if not corpus.is_dir():
         return fail(f"corpus folder {corpus} not found (pass --corpus DIR)")
-    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
-    unknown = [c for c in configs if c not in DEFAULT_CONFIGS]
+    known = LONG_CONFIGS if args.long else DEFAULT_CONFIGS
+    configs = [c.strip() for c in (args.configs or ",".join(known)).split(",") if c.strip()]
+    unknown = [c for c in configs if c not in known]
     if unknown or not configs:
-        return fail(f"unknown configuration(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(DEFAULT_CONFIGS)}")
+        return fail(f"unknown configuration(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}")
     if args.repeats < 1:
         return fail(f"--repeats must be at least 1, not {args.repeats}")
     if args.cold_runs < 1:
@@ -75,6 +83,8 @@ def run_asr(args: argparse.Namespace) -> int:
     except OSError as error:
         return fail(f"cannot create --out {out}: {error}")
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    if args.long:
+        return _run_long(corpus, configs, args.orders, out, log)
     rows, details = run_benchmark(corpus, configs, cold_runs=args.cold_runs, repeats=args.repeats, log=log)
     table = markdown_table(rows, details)
     print(table)
@@ -84,4 +94,21 @@ def run_asr(args: argparse.Namespace) -> int:
     )
     write_chart(rows, out / "asr_latency_wer.png")
     log(f"wrote {out / 'asr_results.md'} and {out / 'asr_latency_wer.png'}")
+    return 0
+
+
+def _run_long(corpus: Path, configs: list[str], orders: int, out: Path, log) -> int:
+    from voiceflow.bench import long
+
+    if orders < 1:
+        print(f"voiceflow bench asr: error: --orders must be at least 1, not {orders}", file=sys.stderr)
+        return 2
+    rows, details = long.run_long_benchmark(corpus, configs, orders=orders, log=log)
+    table = long.markdown_table(rows, details)
+    print(table)
+    (out / "asr_long_results.md").write_text(table, encoding="utf-8")
+    (out / "asr_long_results.json").write_text(
+        json.dumps({"rows": [r.__dict__ for r in rows], **details}, indent=1), encoding="utf-8"
+    )
+    log(f"wrote {out / 'asr_long_results.md'}")
     return 0

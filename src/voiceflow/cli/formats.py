@@ -39,8 +39,9 @@ TIMINGS_NOTE = (
 def to_json(transcript: Any, source: str | None = None) -> str:
     """One JSON object (one line) for one transcript.
 
-    ``{"file": source, "text", "duration", "mode", "timings", "segments", "windows"}`` (``file``
-    only if given). ``timings`` carries a ``note`` saying that its per-stage times are summed
+    ``{"file": source, "text", "duration", "truncated", "mode", "timings", "segments", "windows"}``
+    (``file`` only if given; ``truncated``: the file was cut short or damaged and ``text`` is what
+    could be decoded). ``timings`` carries a ``note`` saying that its per-stage times are summed
     over chunks decoded in parallel. Each decoded window's scores (``no_speech_prob``,
     ``avg_logprob``) belong to the window, not to each of its segments, so they are listed once
     per window in ``windows`` (``start``/``end``: its first segment's start and last segment's
@@ -48,7 +49,8 @@ def to_json(transcript: Any, source: str | None = None) -> str:
     """
     data = transcript.to_dict()
     record: dict[str, Any] = {"file": source} if source is not None else {}
-    record.update(text=data["text"], duration=data["duration"], mode=data["mode"])
+    record.update(text=data["text"], duration=data["duration"], truncated=data.get("truncated", False),
+                  mode=data["mode"])
     record["timings"] = {**data["timings"], "note": TIMINGS_NOTE}
     segments: list[dict[str, Any]] = []
     windows: list[dict[str, Any]] = []

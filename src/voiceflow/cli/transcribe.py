@@ -20,6 +20,9 @@ Exit codes: 0 every file transcribed; 1 some failed (the last stderr line says h
 output file, a model that cannot be found). When stdout is closed early (``| head -1``) the
 command stops working and exits 141 (128 + SIGPIPE, what a shell reports for a process that
 SIGPIPE ended) without a traceback.
+
+A file cut short or damaged part-way prints a ``warning:`` line and its transcript is what could
+be decoded (JSON: ``"truncated": true``); with ``--strict`` it is a failed file instead.
 """
 
 from __future__ import annotations
@@ -82,6 +85,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--model", default="tiny.en", help="model name or CTranslate2 directory (default: tiny.en, offline)"
     )
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="a truncated or damaged file is an error (default: a warning, and the transcript of what is there)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
     return parser
 
@@ -115,6 +122,12 @@ def run(args: argparse.Namespace) -> int:
         outcomes = _outcomes(readable, model, args, stdin_file)
         try:
             for path, transcript, problem in outcomes:
+                if problem is None and transcript.truncated:
+                    cut = f"{path}: truncated or damaged: transcribed the {transcript.duration:.2f} s that could be decoded"
+                    if args.strict:
+                        transcript, problem = None, f"{cut} (--strict)"
+                    else:
+                        sink.warn(cut)
                 sink.deliver(path, transcript, problem)
         finally:
             close = getattr(outcomes, "close", None)
@@ -292,8 +305,14 @@ def _init_worker(model: str, mode: str) -> None:
 
 
 def _transcribe_file(path: str) -> tuple[Any, str | None]:
+    import warnings
+
+    from voiceflow.audio.file import TruncatedAudioWarning
+
     try:
-        return _worker_transcriber.transcribe(path), None
+        with warnings.catch_warnings():  # the parent prints one line from Transcript.truncated
+            warnings.simplefilter("ignore", TruncatedAudioWarning)
+            return _worker_transcriber.transcribe(path), None
     except Exception as error:  # noqa: BLE001
         return None, _describe(path, error)
 
@@ -327,6 +346,9 @@ class _Sink:
             self._say(f"{_PROG}: error: {error}\n", sys.stderr)
         if self._bar is not None:
             self._bar.update(1)
+
+    def warn(self, message: str) -> None:
+        self._say(f"{_PROG}: warning: {message}\n", sys.stderr)
 
     def finish(self) -> None:
         if self._bar is not None:
