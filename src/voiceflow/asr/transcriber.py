@@ -202,6 +202,17 @@ class Transcriber:
         with self._turn():
             return self._transcribe_samples(samples, started, prompt=prompt, hotwords=hotwords)
 
+    def stream(self, sample_rate: int = SAMPLE_RATE, on_update: Any = None) -> "TranscriptStream":
+        """A :class:`voiceflow.asr.stream.TranscriptStream` on this model: ``feed()`` audio while
+        the user speaks, read the committed ``text``, ``finish()`` for the final
+        :class:`Transcript` (see ``docs/stream.md``).  ``on_update(update)`` runs on the
+        stream's worker thread whenever the text changes."""
+        if self._closed:
+            raise RuntimeError("Transcriber is closed")
+        from voiceflow.asr.stream import TranscriptStream
+
+        return TranscriptStream(self, sample_rate=sample_rate, on_update=on_update)
+
     def close(self) -> None:
         """Release the model.  Further :meth:`transcribe` calls raise ``RuntimeError``."""
         with self._lock:
