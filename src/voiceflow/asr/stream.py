@@ -51,6 +51,7 @@ import numpy as np
 import voiceflow_core as _core
 from voiceflow_core._results import CLEAN
 from voiceflow.asr import context as _ctx
+from voiceflow.asr.chunking import EnergyVad
 from voiceflow.asr.decode import is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import words as _norm_words
@@ -119,6 +120,8 @@ class TranscriptStream:
         self.sample_rate = int(sample_rate)
         self._on_update = on_update
         self._limit = float(transcriber.config.audio_clip_limit)
+        cfg = transcriber.config.asr
+        self._levels = EnergyVad(cfg.speech_margin_db, cfg.silence_floor_dbfs)  # where to cut
         self._ring = _core.RingBuffer(int(RING_S * self.sample_rate))
         self._write = self._ring.write_sanitized
         self._feed_lock = threading.Lock()
@@ -253,6 +256,7 @@ class TranscriptStream:
         skip = _after_prefix([_norm(w) for w in committed[len(committed) - carry:]], [_norm(w) for w in tail_words])
         if carry == 0 and after_cut:
             skip = _repeat_of(committed, tail_words)
+        skip += _echo(committed, tail_words[skip:])
         words_out = committed + tail_words[skip:]
         segments = _segments(committed, scores, times, carry, buf_start / SAMPLE_RATE, tail_segments, skip)
         total = time.perf_counter() - started
@@ -335,9 +339,10 @@ class TranscriptStream:
                 self._cut(max(self._buf_start, end - int(KEEP_SILENCE_S * SAMPLE_RATE)), after_cut=False)
             return None
         prompt = " ".join(self._committed[: len(self._committed) - self._carry])
-        return buf, speech_end, self._buf_start, prompt, end
+        return buf, speech_end, self._buf_start, prompt, end, _quiet_db(self._levels, self._audio)
 
-    def _step(self, buf: np.ndarray, speech_end: float, buf_start: int, prompt_text: str, end: int):
+    def _step(self, buf: np.ndarray, speech_end: float, buf_start: int, prompt_text: str, end: int,
+              quiet_db: float):
         """Decode the buffer, commit what two hypotheses agree on, cut at the commit."""
         asr = self._asr
         decoder = asr._decoder
@@ -369,6 +374,7 @@ class TranscriptStream:
             skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp])
             if not carry and self._after_cut:
                 skip = _repeat_of(self._committed, hyp)
+            skip += _echo(self._committed, hyp[skip:])
             fresh = hyp[skip:]
             reference = [h for e, h in self._history if e <= end - AGREE_GAP_S * SAMPLE_RATE]
             agreed = _common_prefix(fresh, reference[-1]) if reference else []
@@ -395,13 +401,13 @@ class TranscriptStream:
                 agreed = []
             n_carry = self._carry
         if agreed:
-            self._cut_at_words(mel, frames, buf, buf_start, hyp, committed_in_buf, n_carry)
+            self._cut_at_words(mel, buf, buf_start, hyp, committed_in_buf, n_carry, quiet_db)
         if not changed:
             return None
         with self._lock:
             return StreamUpdate(" ".join(self._committed), self._tentative, end / SAMPLE_RATE)
 
-    def _cut_at_words(self, mel, frames, buf, buf_start, hyp, n_committed, n_carry) -> None:
+    def _cut_at_words(self, mel, buf, buf_start, hyp, n_committed, n_carry, quiet_db) -> None:
         """Align the hypothesis to the audio and cut the buffer before the last committed word.
 
         That word stays in the buffer (as carry, skipped in later hypotheses): a cut placed by
@@ -416,7 +422,7 @@ class TranscriptStream:
         if spans is None:
             return
         end, start = spans[-2][1], spans[-1][0]
-        cut_s = _quietest(asr, buf, end - CUT_SEARCH_S, min(start, end) + 0.02)
+        cut_s = _quietest(self._levels, buf, end - CUT_SEARCH_S, min(start, end) + 0.02, quiet_db)
         if cut_s is None:
             return
         with self._lock:
@@ -481,7 +487,8 @@ def _after_prefix(carry: list[str], hyp: list[str]) -> int:
         return 0
     if hyp[: len(carry)] == carry:
         return len(carry)
-    blocks = [b for b in difflib.SequenceMatcher(None, carry, hyp, autojunk=False).get_matching_blocks() if b.size]
+    head = hyp[: len(carry) + 2]  # the carried words are at the start of the buffer's audio
+    blocks = [b for b in difflib.SequenceMatcher(None, carry, head, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:  # leading words that sound like the carried ones are them, heard differently
         n = 0
         while n < min(len(carry), len(hyp)) and difflib.SequenceMatcher(None, carry[n], hyp[n]).ratio() >= 0.5:
@@ -489,6 +496,18 @@ def _after_prefix(carry: list[str], hyp: list[str]) -> int:
         return n
     last = blocks[-1]
     return min(len(hyp), last.b + last.size + (len(carry) - (last.a + last.size)))
+
+
+def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:
+    """Length of a leading run of ``hyp`` that repeats the end of the committed text word for
+    word (>= ``shortest`` words; a decoder given little new sound echoes its context -- speech
+    does not repeat its last phrase back-to-back, the loop rule's reason); 0 when none."""
+    tail = [_norm(w) for w in committed[-len(hyp):]] if hyp else []
+    head = [_norm(w) for w in hyp]
+    for n in range(min(len(tail), len(head)), shortest - 1, -1):
+        if head[:n] == tail[-n:]:
+            return n
+    return 0
 
 
 def _repeat_of(committed: list[str], hyp: list[str], longest: int = 3) -> int:
@@ -512,10 +531,20 @@ def _speech_end_in(asr: "Transcriber", ctx: np.ndarray, offset: int) -> float | 
     return end if end > 0.0 else None
 
 
-def _quietest(asr: "Transcriber", buf: np.ndarray, lo_s: float, hi_s: float) -> float | None:
+def _quiet_db(levels: EnergyVad, ctx: np.ndarray) -> float:
+    """The level (dBFS per 25 ms frame) below which the voice-activity detector calls a frame
+    of ``ctx`` non-speech: its noise floor plus margin."""
+    db = levels.frame_db(ctx)
+    if db.size == 0:
+        return levels.floor_dbfs
+    return max(float(np.percentile(db, 10.0)) + levels.margin_db, levels.floor_dbfs)
+
+
+def _quietest(levels: EnergyVad, buf: np.ndarray, lo_s: float, hi_s: float, quiet_db: float) -> float | None:
     """Seconds into ``buf`` of the quietest 30 ms between ``lo_s`` and ``hi_s`` (clipped to the
-    buffer, leaving its last 0.3 s alone); None when that span is empty."""
-    db = asr._vad.frame_db(buf)
+    buffer, leaving its last 0.3 s alone), if it is quieter than ``quiet_db`` (a gap between
+    words, not a weak sound inside one); else None."""
+    db = levels.frame_db(buf)
     if db.size < 3:
         return None
     smooth = np.convolve(db, np.ones(3) / 3, mode="same")
@@ -524,7 +553,10 @@ def _quietest(asr: "Transcriber", buf: np.ndarray, lo_s: float, hi_s: float) -> 
     hi = min(int(hi_s / hop) + 1, db.size - 30)
     if hi <= lo:
         return None
-    return (lo + int(np.argmin(smooth[lo:hi]))) * hop + 0.0125  # the frame's centre
+    best = lo + int(np.argmin(smooth[lo:hi]))
+    if smooth[best] > quiet_db:
+        return None
+    return best * hop + 0.0125  # the frame's centre
 
 
 def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[tuple[float, float]] | None:
