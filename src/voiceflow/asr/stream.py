@@ -77,12 +77,18 @@ RING_S = 30.0
 MAX_BUFFER_S = 15.0
 """A buffer this long without agreement commits all but its last :data:`FORCED_KEEP_WORDS`."""
 FORCED_KEEP_WORDS = 2
+HARD_BUFFER_S = 20.0
+"""A buffer this long (no agreement and no gap to cut in since) is committed as heard and cut
+at its end: the decode window and the memory stay bounded whatever the audio."""
 KEEP_SILENCE_S = 1.0
 """Audio kept from a buffer without speech (an onset may be in it)."""
 VAD_CONTEXT_S = 5.0
 """Audio before the buffer kept for the voice-activity detector's noise floor."""
 SPEECH_ENDED_S = 0.5
 """Silence after the speech (per the VAD) that makes the last word of a hypothesis complete."""
+LOOKBACK_S = 1.0
+"""Committed speech kept in the buffer before the uncommitted words (acoustic context: a
+buffer that starts right at the next word hears it worse)."""
 CUT_SEARCH_S = 0.25
 """The cut goes to the quietest 30 ms in the last this-many seconds before the aligned end of
 the last-but-one committed word (the alignment is only about this precise)."""
@@ -204,6 +210,12 @@ class TranscriptStream:
         """Audio fed so far, seconds."""
         return self._ring.total / self.sample_rate
 
+    @property
+    def backlog_s(self) -> float:
+        """Audio fed that the worker has not taken from the ring yet, seconds (it is lost
+        beyond :data:`RING_S`)."""
+        return (self._ring.total - self._read_pos) / self.sample_rate
+
     # --- ending -----------------------------------------------------------------------------------
     def finish(self) -> "Transcript":
         """Stop feeding and return the :class:`~voiceflow.asr.transcriber.Transcript` of everything
@@ -256,7 +268,8 @@ class TranscriptStream:
         skip = _after_prefix([_norm(w) for w in committed[len(committed) - carry:]], [_norm(w) for w in tail_words])
         if carry == 0 and after_cut:
             skip = _repeat_of(committed, tail_words)
-        skip += _echo(committed, tail_words[skip:])
+        if carry or after_cut:  # the buffer starts right after committed speech
+            skip += _echo(committed, tail_words[skip:])
         words_out = committed + tail_words[skip:]
         segments = _segments(committed, scores, times, carry, buf_start / SAMPLE_RATE, tail_segments, skip)
         total = time.perf_counter() - started
@@ -374,7 +387,8 @@ class TranscriptStream:
             skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp])
             if not carry and self._after_cut:
                 skip = _repeat_of(self._committed, hyp)
-            skip += _echo(self._committed, hyp[skip:])
+            if carry or self._after_cut:
+                skip += _echo(self._committed, hyp[skip:])
             fresh = hyp[skip:]
             reference = [h for e, h in self._history if e <= end - AGREE_GAP_S * SAMPLE_RATE]
             agreed = _common_prefix(fresh, reference[-1]) if reference else []
@@ -402,18 +416,34 @@ class TranscriptStream:
             n_carry = self._carry
         if agreed:
             self._cut_at_words(mel, buf, buf_start, hyp, committed_in_buf, n_carry, quiet_db)
+        if duration >= HARD_BUFFER_S:
+            with self._lock:  # no agreement and no gap for this long: commit what was heard
+                if self._state == "open" and self._buf_start == buf_start:
+                    rest = self._history[-1][1] if self._history else []
+                    self._committed.extend(rest)
+                    self._scores.extend([(result.avg_logprob, result.no_speech_prob)] * len(rest))
+                    span = (round(buf_start / SAMPLE_RATE, 3), round((buf_start + len(buf)) / SAMPLE_RATE, 3))
+                    self._times.extend([span] * (self._carry + len(rest)))
+                    self._carry = 0
+                    self._tentative = ""
+                    self._cut(buf_start + len(buf), after_cut=True)
+                    self._history = []
+                    changed = True
         if not changed:
             return None
         with self._lock:
             return StreamUpdate(" ".join(self._committed), self._tentative, end / SAMPLE_RATE)
 
     def _cut_at_words(self, mel, buf, buf_start, hyp, n_committed, n_carry, quiet_db) -> None:
-        """Align the hypothesis to the audio and cut the buffer before the last committed word.
+        """Align the committed words to the audio and cut the buffer in a gap between two of
+        them, keeping at least :data:`LOOKBACK_S` of committed speech in front of the
+        uncommitted words.
 
-        That word stays in the buffer (as carry, skipped in later hypotheses): a cut placed by
-        an alignment that is off by a few frames then clips a committed word, whose text is
-        settled, never the first uncommitted one.  ``hyp[:n_committed]`` are the committed
-        words in the buffer, ``n_carry`` of them committed before this hypothesis."""
+        The kept committed words stay in the buffer as carry (skipped in later hypotheses):
+        the decoder hears what leads into the next words, and a cut placed by an alignment off
+        by a few frames clips a committed word, whose text is settled, never an uncommitted one.
+        ``hyp[:n_committed]`` are the committed words in the buffer, ``n_carry`` of them
+        committed before this hypothesis."""
         asr = self._asr
         decoder = asr._decoder
         if decoder is None or n_committed < 2:
@@ -421,19 +451,27 @@ class TranscriptStream:
         spans = _align(decoder, mel, hyp[:n_committed], _ctx.content_frames(len(buf)))
         if spans is None:
             return
-        end, start = spans[-2][1], spans[-1][0]
-        cut_s = _quietest(self._levels, buf, end - CUT_SEARCH_S, min(start, end) + 0.02, quiet_db)
-        if cut_s is None:
+        last_end = spans[-1][1]
+        first_kept = None
+        for k in range(n_committed - 1, 0, -1):  # the latest gap with enough speech after it
+            if last_end - spans[k][0] < LOOKBACK_S:
+                continue
+            end, start = spans[k - 1][1], spans[k][0]
+            cut_s = _quietest(self._levels, buf, end - CUT_SEARCH_S, min(start, end) + 0.02, quiet_db)
+            if cut_s is not None:
+                first_kept = k
+                break
+        if first_kept is None or n_committed - first_kept > n_carry:
             return
         with self._lock:
             if self._state != "open" or self._buf_start != buf_start or self._carry != n_carry:
                 return
             offset = buf_start / SAMPLE_RATE
             before = n_committed - self._carry  # hypothesis index of the first carried word
-            for k in range(before, n_committed - 1):
+            for k in range(before, first_kept):
                 w0, w1 = spans[max(k, 0)]
                 self._times.append((round(offset + w0, 3), round(offset + min(w1, cut_s), 3)))
-            self._carry = 1
+            self._carry = n_committed - first_kept
             self._cut(buf_start + int(cut_s * SAMPLE_RATE), after_cut=True)
 
     def _cut(self, new_start: int, *, after_cut: bool) -> None:
@@ -501,7 +539,8 @@ def _after_prefix(carry: list[str], hyp: list[str]) -> int:
 def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:
     """Length of a leading run of ``hyp`` that repeats the end of the committed text word for
     word (>= ``shortest`` words; a decoder given little new sound echoes its context -- speech
-    does not repeat its last phrase back-to-back, the loop rule's reason); 0 when none."""
+    does not repeat its last phrase back-to-back, the loop rule's reason).  Only asked when the
+    buffer starts right after committed speech (not after a pause).  0 when none."""
     tail = [_norm(w) for w in committed[-len(hyp):]] if hyp else []
     head = [_norm(w) for w in hyp]
     for n in range(min(len(tail), len(head)), shortest - 1, -1):
