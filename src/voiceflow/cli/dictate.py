@@ -36,6 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--append", metavar="FILE", default=None, help="also append each utterance's text to FILE")
     parser.add_argument("--copy", action="store_true",
                         help="also copy each utterance's text to the clipboard (wl-copy, xclip, xsel, pbcopy)")
+    parser.add_argument("--no-live", dest="live", action="store_false",
+                        help="do not transcribe while recording (no live text; all the work starts at release)")
     parser.set_defaults(func=run)
     return parser
 
@@ -71,5 +73,8 @@ def run(args: argparse.Namespace) -> int:
         recorder.close()
         raise
     with transcriber:
+        from voiceflow.dictation.live import LiveDictation
+
+        live = LiveDictation(transcriber, sys.stderr) if args.live else None
         return run_dictation(recorder, transcriber, vad=vad, append_to=args.append,
-                             copy_command=copy_command)
+                             copy_command=copy_command, live=live)

@@ -125,13 +125,16 @@ def run_dictation(
     append_to: str | os.PathLike | None = None,
     copy_command: list[str] | None = None,
     max_pending: int = 4,
+    live: Any = None,
 ) -> int:
     """Run one dictation session; returns the exit code (0 at end of input, 130 on Ctrl-C).
 
     ``recorder`` is an unopened or open :class:`~voiceflow.Recorder` (opened here if needed,
     closed at the end); ``transcriber`` anything with ``transcribe(audio, sample_rate)`` (it is
     not closed here).  Text goes to ``out``, one line per utterance, and to ``append_to`` /
-    the ``copy_command`` clipboard tool; prompts and progress go to ``err``.
+    the ``copy_command`` clipboard tool; prompts and progress go to ``err``.  ``live``: a
+    :class:`voiceflow.dictation.live.LiveDictation` that streams each utterance while it is
+    recorded (its text shown on ``err``) and gives the final text at release.
     """
     from voiceflow.asr.pipeline import PipelinedTranscriber
 
@@ -158,7 +161,7 @@ def run_dictation(
         status(f"voiceflow dictate: Enter starts recording, {stop_hint}; Ctrl-D ends, Ctrl-C quits.")
 
         def begin() -> None:
-            recorder.start()
+            recorder.start(on_audio=live.begin(recorder.stream_samplerate) if live else None)
             if vad is not None:
                 vad.reset()
             status(f"● recording {'(speak; silence or Enter stops)' if vad else '(Enter stops)'}")
@@ -168,9 +171,15 @@ def run_dictation(
             audio = recorder.stop()
             seconds = audio.shape[0] / recorder.samplerate
             if seconds < MIN_UTTERANCE_SECONDS:
+                if live:
+                    live.cancel()
                 status("(too short, ignored)")
                 return
             submitted += 1
+            if live:  # the text is ready now: only the tail since the last committed word is left
+                status(f"■ stopped: utterance {submitted}, {seconds:.1f} s")
+                on_result(live.finish(submitted, submitted - 1))
+                return
             status(f"■ stopped: utterance {submitted}, {seconds:.1f} s, transcribing")
             pipeline.submit(audio, recorder.samplerate, tag=submitted)
 
@@ -196,6 +205,8 @@ def run_dictation(
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        if live:
+            live.cancel()
         if pipeline is not None:
             pipeline.close(cancel=True)
         recorder.close()
