@@ -89,6 +89,12 @@ SPEECH_ENDED_S = 0.5
 LOOKBACK_S = 1.0
 """Committed speech kept in the buffer before the uncommitted words (acoustic context: a
 buffer that starts right at the next word hears it worse)."""
+DROPPED_WORDS = 2
+"""finish() re-decodes the tail without previous text when its decode has more than this many
+words fewer than the worker's last hypothesis of less audio (the decoder skipped words)."""
+LONG_BUFFER_S = 6.0
+"""A buffer this long is cut at the quietest spot between committed words even when no spot is
+quiet enough to be a pause (unbroken speech), so that what finish() decodes stays short."""
 CUT_SEARCH_S = 0.25
 """The cut goes to the quietest 30 ms in the last this-many seconds before the aligned end of
 the last-but-one committed word (the alignment is only about this precise)."""
@@ -237,6 +243,7 @@ class TranscriptStream:
             scores = list(self._scores)
             times = list(self._times)
             after_cut, last = self._after_cut, self._last
+            heard = len(self._history[-1][1]) if self._history else 0  # uncommitted words last heard
             duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
         self._wake.set()
         asr = self._asr
@@ -246,30 +253,49 @@ class TranscriptStream:
         clock = _Clock()
         prompt_text = " ".join(committed[: len(committed) - carry])
         tail_segments: list[Segment] = []
+        tail_words: list[str] = []
+        skip = 0
         speech_end = _speech_end_in(asr, ctx, ctx_offset)
-        if speech_end is not None:
+        carried = committed[len(committed) - carry:]
+
+        def fresh_start(words: list[str]) -> int:
+            """Index of the first word after the committed ones in a tail decode."""
+            n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words])
+            if carry == 0 and after_cut:
+                n = _repeat_of(committed, words)
+            if carry or after_cut:  # the buffer starts right after committed speech
+                n += _echo(committed, words[n:])
+            return n
+
+        def decode_tail(previous_text: str) -> list[Segment]:
             offset = buf_start / SAMPLE_RATE
             if len(buf) > asr.config.asr.max_chunk_s * SAMPLE_RATE:  # the worker fell far behind
-                tail = asr._transcribe_samples(buf, started, prompt=prompt_text or None)
-                tail_segments = [_shift(s, offset) for s in tail.segments]
-                clock.features, clock.encode, clock.decode = tail.timings.features, tail.timings.encode, tail.timings.decode
+                tail = asr._transcribe_samples(buf, started, prompt=previous_text or None)
+                clock.features += tail.timings.features
+                clock.encode += tail.timings.encode
+                clock.decode += tail.timings.decode
+                return [_shift(seg, offset) for seg in tail.segments]
+            prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
+            return asr._accept(asr._decode_chunk(decoder, buf, speech_end, prompt, clock),
+                               offset=offset, length=len(buf) / SAMPLE_RATE)
+
+        if speech_end is not None:
+            if last is not None and last[0] == buf_start and speech_end <= (last[1] - buf_start) / SAMPLE_RATE - 0.2 \
+                    and asr._judge(last[2], len(buf) / SAMPLE_RATE, speech_end) is None:
+                # only silence arrived since the worker decoded this buffer: that decode is the tail
+                tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
             else:
-                result = None
-                if last is not None and last[0] == buf_start and speech_end <= (last[1] - buf_start) / SAMPLE_RATE - 0.2:
-                    # only silence arrived since the worker decoded this buffer: that decode is the tail
-                    cached = last[2]
-                    if asr._judge(cached, len(buf) / SAMPLE_RATE, speech_end) is None:
-                        result = cached
-                if result is None:
-                    prompt = decoder.prompt(prompt_text or None, timestamps=asr.config.asr.timestamps)
-                    result = asr._decode_chunk(decoder, buf, speech_end, prompt, clock)
-                tail_segments = asr._accept(result, offset=offset, length=len(buf) / SAMPLE_RATE)
-        tail_words = [w for s in tail_segments for w in s.text.split()]
-        skip = _after_prefix([_norm(w) for w in committed[len(committed) - carry:]], [_norm(w) for w in tail_words])
-        if carry == 0 and after_cut:
-            skip = _repeat_of(committed, tail_words)
-        if carry or after_cut:  # the buffer starts right after committed speech
-            skip += _echo(committed, tail_words[skip:])
+                tail_segments = decode_tail(prompt_text)
+            tail_words = [w for seg in tail_segments for w in seg.text.split()]
+            skip = fresh_start(tail_words)
+            if prompt_text and len(tail_words) - skip < heard - DROPPED_WORDS:
+                # more audio cannot hold fewer words: the decoder skipped some, led by the
+                # context; the one-shot way (no previous text) decides
+                plain_segments = decode_tail("")
+                plain_words = [w for seg in plain_segments for w in seg.text.split()]
+                plain_skip = fresh_start(plain_words)
+                if len(plain_words) - plain_skip > len(tail_words) - skip:
+                    tail_segments, tail_words, skip = plain_segments, plain_words, plain_skip
         words_out = committed + tail_words[skip:]
         segments = _segments(committed, scores, times, carry, buf_start / SAMPLE_RATE, tail_segments, skip)
         total = time.perf_counter() - started
@@ -453,13 +479,18 @@ class TranscriptStream:
             return
         last_end = spans[-1][1]
         first_kept = None
-        for k in range(n_committed - 1, 0, -1):  # the latest gap with enough speech after it
-            if last_end - spans[k][0] < LOOKBACK_S:
-                continue
-            end, start = spans[k - 1][1], spans[k][0]
-            cut_s = _quietest(self._levels, buf, end - CUT_SEARCH_S, min(start, end) + 0.02, quiet_db)
-            if cut_s is not None:
-                first_kept = k
+        # a gap quiet enough to be a pause; in a long buffer of unbroken speech, the quietest spot
+        thresholds = (quiet_db, np.inf) if len(buf) >= LONG_BUFFER_S * SAMPLE_RATE else (quiet_db,)
+        for threshold in thresholds:
+            for k in range(n_committed - 1, 0, -1):  # the latest gap with enough speech after it
+                if last_end - spans[k][0] < LOOKBACK_S:
+                    continue
+                end, start = spans[k - 1][1], spans[k][0]
+                cut_s = _quietest(self._levels, buf, end - CUT_SEARCH_S, min(start, end) + 0.02, threshold)
+                if cut_s is not None:
+                    first_kept = k
+                    break
+            if first_kept is not None:
                 break
         if first_kept is None or n_committed - first_kept > n_carry:
             return
