@@ -374,6 +374,14 @@ class TranscriptStream:
         speech_end = _speech_end_in(self._asr, self._audio, ctx_offset)
         buf = self._audio[ctx_offset:]
         if speech_end is None:
+            if (self._carry or self._tentative) and len(buf) >= LONG_BUFFER_S * SAMPLE_RATE:
+                # words heard where the detector hears no speech any more: keep them as heard
+                rest = self._history[-1][1] if self._history else []
+                span = (round(self._buf_start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3))
+                self._committed.extend(rest)
+                self._scores.extend([(0.0, 0.0)] * len(rest))
+                self._times.extend([span] * (self._carry + len(rest)))
+                self._carry, self._tentative = 0, ""
             if self._carry == 0 and not self._tentative:
                 self._cut(max(self._buf_start, end - int(KEEP_SILENCE_S * SAMPLE_RATE)), after_cut=False)
             return None
