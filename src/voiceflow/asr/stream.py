@@ -159,6 +159,7 @@ class TranscriptStream:
         self._after_cut = False  # the buffer starts at a cut: drop a repeat of the last words
         self._history: list[tuple[int, list[str]]] = []  # (audio end, uncommitted words) of recent hypotheses
         self._tentative = ""
+        self._heard_scores = (0.0, 0.0)  # (avg_logprob, no_speech_prob) of the latest hypothesis
         self._decoded_end = 0  # absolute sample the last worker decode reached
         self._last: tuple[int, int, "WindowResult", float] | None = None  # buf_start, end, result, speech_end
         self.decodes = 0
@@ -379,7 +380,7 @@ class TranscriptStream:
                 rest = self._history[-1][1] if self._history else []
                 span = (round(self._buf_start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3))
                 self._committed.extend(rest)
-                self._scores.extend([(0.0, 0.0)] * len(rest))
+                self._scores.extend([self._heard_scores] * len(rest))
                 self._times.extend([span] * (self._carry + len(rest)))
                 self._carry, self._tentative = 0, ""
             if self._carry == 0 and not self._tentative:
@@ -416,6 +417,7 @@ class TranscriptStream:
             if self._state != "open" or self._buf_start != buf_start:
                 return None
             self._last = (buf_start, end, result, speech_end)
+            self._heard_scores = (result.avg_logprob, result.no_speech_prob)
             before = (len(self._committed), self._tentative)
             carry = self._committed[len(self._committed) - self._carry:]
             skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp])
