@@ -12,24 +12,31 @@ only decides *what* to decode and *what to keep*):
   the committed text as previous context (``<|startofprev|>``, run in one decoder step).  Under
   load it simply takes all the audio that arrived meanwhile: one decode of the newest buffer,
   never a queue of stale ones.
-* **LocalAgreement-2** (Macháček et al., 2023): the words two consecutive hypotheses agree on,
-  after what is already committed, are committed.  The last word of a hypothesis is not
-  committed while speech goes on (the buffer may end inside it).  Committed text never changes.
-* **Cut at committed words**: after a commit the committed words are aligned to the audio
-  (CTranslate2's cross-attention alignment, as faster-whisper's ``word_timestamps``) and the
-  buffer is cut where the first uncommitted word starts; so the buffer, the decode cost and
-  what :meth:`~TranscriptStream.finish` must still decode stay short however long the speech is.
-  A buffer without speech keeps only its last :data:`KEEP_SILENCE_S`; a buffer that reaches
-  :data:`MAX_BUFFER_S` without agreement commits all but its last words.
-* :meth:`~TranscriptStream.finish` decodes only the buffer (what is not committed) through the
-  one-shot path's escalation ladder (adaptive window, judged by ``voiceflow.asr.context.judge``;
-  more silence, then the full window when judged wrong), with the committed text as context.
-  When no speech arrived after the worker's last decode of the same buffer, that decode is the
-  tail (the trailing audio is silence).
+* **LocalAgreement-2** (Macháček et al., 2023), with a gap: the words on which a hypothesis and
+  the newest one made on at least :data:`AGREE_GAP_S` less audio agree, after what is already
+  committed, are committed.  The last word of a hypothesis is not committed while speech goes
+  on (the buffer may end inside it).  Committed text never changes.
+* **Cut behind the committed words**: after a commit the committed words are aligned to the
+  audio (CTranslate2's cross-attention alignment, as faster-whisper's ``word_timestamps``) and
+  the buffer is cut in a pause between two of them (the quietest spot near the aligned boundary,
+  below the detector's speech level), keeping :data:`LOOKBACK_S` of committed speech before the
+  uncommitted words as acoustic context.  So the buffer, the decode cost and what
+  :meth:`~TranscriptStream.finish` must still decode stay short however long the speech is.
+  When speech has ended and every word is committed, the buffer is cut after it; a buffer
+  without speech keeps only its last :data:`KEEP_SILENCE_S`; bounds for unbroken speech:
+  :data:`LONG_BUFFER_S`, :data:`MAX_BUFFER_S`, :data:`HARD_BUFFER_S`.
+* :meth:`~TranscriptStream.finish` decodes only the buffer (the uncommitted words and the
+  lookback) through the one-shot path's escalation ladder (adaptive window judged by
+  ``voiceflow.asr.context.judge``; more silence, then the full window when judged wrong), with
+  the committed text before the buffer as previous context; the lookback's words are matched
+  and dropped.  If that decode has fewer new words than the worker's last hypothesis heard in
+  less audio, the context led the decoder to skip words: the tail is decoded again without it
+  (the one-shot way) and the fuller decode is kept.  When no speech arrived after the worker's
+  last decode of the same buffer, that decode is the tail.
 
-Memory: the ring (:data:`RING_S` at the fed rate), the buffer (at most about
-:data:`MAX_BUFFER_S` plus :data:`VAD_CONTEXT_S` of 16 kHz audio) and the committed words; an
-hour of feeding keeps working in that space.
+Memory: the ring (:data:`RING_S` at the fed rate), the 16 kHz buffer (at most
+:data:`HARD_BUFFER_S` plus :data:`VAD_CONTEXT_S`, plus what one drain brings) and the committed
+words; an hour of feeding keeps working in that space (tested for 30 minutes).
 
 Threads: ``feed`` from one thread at a time (an audio callback or a drain thread; concurrent
 feeders serialise on a short lock); ``text``/``tentative``/``finish``/``cancel`` from any
@@ -40,16 +47,14 @@ from __future__ import annotations
 
 import difflib
 import logging
-from dataclasses import replace
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 import voiceflow_core as _core
-from voiceflow_core._results import CLEAN
 from voiceflow.asr import context as _ctx
 from voiceflow.asr.chunking import EnergyVad
 from voiceflow.asr.decode import is_silent
@@ -282,7 +287,7 @@ class TranscriptStream:
 
         if speech_end is not None:
             if last is not None and last[0] == buf_start and speech_end <= (last[1] - buf_start) / SAMPLE_RATE - 0.2 \
-                    and asr._judge(last[2], len(buf) / SAMPLE_RATE, speech_end) is None:
+                    and asr._judge(last[2], (last[1] - buf_start) / SAMPLE_RATE, speech_end) is None:
                 # only silence arrived since the worker decoded this buffer: that decode is the tail
                 tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
             else:
@@ -368,8 +373,8 @@ class TranscriptStream:
             self._audio = np.concatenate([self._audio, np.asarray(data, np.float32)])
 
     def _job(self, end: int):
-        """What to decode now (lock held): ``(buffer, ctx, ctx_offset, buf_start, prompt, end)``
-        or None when the buffer has no speech (it is then shortened)."""
+        """What to decode now (lock held): the arguments of :meth:`_step`, or None when the
+        buffer has no speech (it is then shortened)."""
         self._decoded_end = end
         ctx_offset = self._buf_start - self._audio_start
         speech_end = _speech_end_in(self._asr, self._audio, ctx_offset)
@@ -404,7 +409,8 @@ class TranscriptStream:
         mel = silence_padded_log_mel(buf, frames, asr._n_mels)
         options = asr._options(_ctx.token_budget(duration, cfg.max_tokens_per_s, cfg.max_tokens_base, 224))
         options = replace(options, temperatures=options.temperatures[:1])  # the first rung's decode
-        prompt = decoder.prompt(prompt_text or None, timestamps=cfg.timestamps)
+        # timestamps even in text-only modes: they tell whether the text covers the speech
+        prompt = decoder.prompt(prompt_text or None, timestamps=True)
         result = decoder.decode_window(mel, prompt, options, duration)
         self.decodes += 1
         reason = asr._judge(result, duration, None)
@@ -430,6 +436,8 @@ class TranscriptStream:
             agreed = _common_prefix(fresh, reference[-1]) if reference else []
             if not ended:
                 agreed = agreed[: max(0, min(len(agreed), len(fresh) - 1))]
+            if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
+                agreed = []
             if len(agreed) == 0 and duration >= MAX_BUFFER_S:
                 agreed = fresh[: max(0, len(fresh) - FORCED_KEEP_WORDS)]  # no agreement in sight
             if agreed:
@@ -442,7 +450,7 @@ class TranscriptStream:
             self._tentative = " ".join(fresh[len(agreed):])
             changed = before != (len(self._committed), self._tentative)
             committed_in_buf = skip + len(agreed)
-            covered = asr._judge(result, duration, speech_end) in (None, "low_logprob")
+            covered = asr._judge(result, duration, speech_end) is None
             if ended and covered and hyp and not fresh[len(agreed):]:  # all heard is committed, silence follows
                 stop = buf_start + int((speech_end + 0.1) * SAMPLE_RATE)
                 self._times.extend([(round(buf_start / SAMPLE_RATE, 3), round(stop / SAMPLE_RATE, 3))] * self._carry)
@@ -669,8 +677,6 @@ def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[
 
 
 def _shift(segment: "Segment", offset: float) -> "Segment":
-    from dataclasses import replace
-
     return replace(segment, start=round(segment.start + offset, 3), end=round(segment.end + offset, 3))
 
 
@@ -705,6 +711,4 @@ def _segments(committed: list[str], scores: list[tuple[float, float]], times: li
 
 
 def _replace_text(segment: "Segment", text: str) -> "Segment":
-    from dataclasses import replace
-
     return replace(segment, text=text)
