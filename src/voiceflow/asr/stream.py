@@ -29,7 +29,7 @@ only decides *what* to decode and *what to keep*):
   lookback) through the one-shot path's escalation ladder (adaptive window judged by
   ``voiceflow.asr.context.judge``; more silence, then the full window when judged wrong), with
   the committed text before the buffer as previous context; the lookback's words are matched
-  and dropped.  If that decode has fewer new words than the worker's last hypothesis heard in
+  and dropped.  If that decode has fewer new words than a recent worker hypothesis heard in
   less audio, the context led the decoder to skip words: the tail is decoded again without it
   (the one-shot way) and the fuller decode is kept.  When no speech arrived after the worker's
   last decode of the same buffer, that decode is the tail.
@@ -96,7 +96,7 @@ LOOKBACK_S = 1.0
 buffer that starts right at the next word hears it worse)."""
 DROPPED_WORDS = 2
 """finish() re-decodes the tail without previous text when its decode has more than this many
-words fewer than the worker's last hypothesis of less audio (the decoder skipped words)."""
+words fewer than a recent worker hypothesis of less audio (the decoder skipped words)."""
 LONG_BUFFER_S = 6.0
 """A buffer this long is cut at the quietest spot between committed words even when no spot is
 quiet enough to be a pause (unbroken speech), so that what finish() decodes stays short."""
@@ -249,7 +249,7 @@ class TranscriptStream:
             scores = list(self._scores)
             times = list(self._times)
             after_cut, last = self._after_cut, self._last
-            heard = len(self._history[-1][1]) if self._history else 0  # uncommitted words last heard
+            heard = max((len(h) for _, h in self._history), default=0)  # uncommitted words heard lately
             duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
         self._wake.set()
         asr = self._asr

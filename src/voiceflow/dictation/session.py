@@ -177,8 +177,9 @@ def run_dictation(
                 return
             submitted += 1
             if live:  # the text is ready now: only the tail since the last committed word is left
+                result = live.finish(submitted, submitted - 1)  # also clears the live line
                 status(f"■ stopped: utterance {submitted}, {seconds:.1f} s")
-                on_result(live.finish(submitted, submitted - 1))
+                on_result(result)
                 return
             status(f"■ stopped: utterance {submitted}, {seconds:.1f} s, transcribing")
             pipeline.submit(audio, recorder.samplerate, tag=submitted)
