@@ -102,7 +102,7 @@ LONG_BUFFER_S = 6.0
 quiet enough to be a pause (unbroken speech), so that what finish() decodes stays short."""
 CUT_SEARCH_S = 0.25
 """The cut goes to the quietest 30 ms in the last this-many seconds before the aligned end of
-the last-but-one committed word (the alignment is only about this precise)."""
+the last word cut away (the alignment is only about this precise)."""
 _FRAMES_PER_TOKEN_TIME = 50  # the aligner's time index is in encoder frames (20 ms)
 
 
