@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from voiceflow.capture.recorder import CaptureStats, Recorder
     from voiceflow.capture.devices import DeviceError
     from voiceflow.asr.pipeline import PipelinedTranscriber, PipelineResult
+    from voiceflow.asr.stream import StreamUpdate, TranscriptStream
     from voiceflow.asr.transcriber import Segment, Timings, Transcriber, Transcript
 
 __version__ = "0.1.0"
@@ -30,6 +31,8 @@ _LAZY = {
     "Transcript": "voiceflow.asr.transcriber",
     "Segment": "voiceflow.asr.transcriber",
     "Timings": "voiceflow.asr.transcriber",
+    "TranscriptStream": "voiceflow.asr.stream",
+    "StreamUpdate": "voiceflow.asr.stream",
     "PipelinedTranscriber": "voiceflow.asr.pipeline",
     "PipelineResult": "voiceflow.asr.pipeline",
     "Recorder": "voiceflow.capture.recorder",

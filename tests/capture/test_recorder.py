@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -385,3 +386,35 @@ def test_input_lost_when_the_stream_stops_or_goes_silent(pulse, monkeypatch):
         assert not rec.input_lost or time.perf_counter_ns() - rec._last_block_ns > 0.2e9
         time.sleep(0.3)
         assert rec.input_lost  # no block for 0.2 s
+
+
+def test_on_audio_gets_every_sample_stop_returns_and_can_feed_a_stream(pulse, transcriber):
+    """start(on_audio=stream.feed): the live consumer sees exactly the utterance, in pieces,
+    while it is recorded, and a TranscriptStream fed that way transcribes it."""
+    import voiceflow
+    from voiceflow.bench.asr import corpus_wer
+
+    sample = Path(voiceflow.__file__).parent / "data" / "sample.wav"
+    pieces: list[np.ndarray] = []
+    with Recorder(device=_pulse.INPUT_DEVICE) as rec:
+        time.sleep(0.3)
+        stream = transcriber.stream(sample_rate=rec.stream_samplerate)
+
+        def on_audio(block: np.ndarray) -> None:
+            pieces.append(block.copy())
+            stream.feed(block)
+
+        rec.start(on_audio=on_audio)
+        pulse.play(sample)
+        during = len(pieces)
+        time.sleep(TAIL)
+        audio = rec.stop()
+        after_stop = len(pieces)
+        time.sleep(0.2)
+        assert len(pieces) == after_stop, "on_audio was called after stop()"
+        assert rec.stats.callback_errors == 0 and rec.stats.lost_samples == 0
+    assert during >= 20, "the audio did not arrive while it was recorded"
+    assert np.array_equal(np.concatenate(pieces), audio)
+    transcript = stream.finish()
+    reference = sample.with_suffix(".txt").read_text().strip()
+    assert corpus_wer([reference], [transcript.text]) <= 0.15, transcript.text

@@ -78,3 +78,16 @@ def test_one_configuration_table_has_no_ratio_columns():
     two = markdown_table([Row("plain", 10.0, 0.3, 0.4, 0.0, 250, 1.2, 240), Row("speed", 40.0, 0.06, 0.09, 0.0, 255, 1.1, 238)], details)
     assert two.count("x plain") == 3 and "nan" not in two.lower()  # WER 0 in plain: "n/a", not NaN
     assert "| speed | 40.0 | 4.00 | 60 | 0.20 | 90 | 0.00 | n/a |" in two
+
+
+def test_stream_parser_and_bad_arguments(tmp_path, capsys):
+    from voiceflow.cli.bench import add_stream_parser
+
+    parser = argparse.ArgumentParser()
+    add_stream_parser(parser.add_subparsers())
+    args = parser.parse_args(["stream", "--corpus", str(tmp_path / "none")])
+    assert args.func(args) == 2 and "not found" in capsys.readouterr().err
+    args = parser.parse_args(["stream", "--corpus", str(tmp_path), "--modes", "warp"])
+    assert args.func(args) == 2 and "unknown mode" in capsys.readouterr().err
+    args = parser.parse_args(["stream", "--corpus", str(tmp_path), "--limit", "0"])
+    assert args.func(args) == 2 and "--limit" in capsys.readouterr().err

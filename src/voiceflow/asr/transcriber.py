@@ -33,7 +33,7 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from voiceflow.asr.text import collapse_loops, repetitions_reproduced, respell_h
 from voiceflow.audio.file import LoadedAudio, TruncatedAudioWarning, load_audio, to_model_rate
 from voiceflow.config import Config
 from voiceflow.asr.models import DEFAULT_MODEL, resolve_model
+
+if TYPE_CHECKING:
+    from voiceflow.asr.stream import TranscriptStream
 
 SAMPLE_RATE = 16000
 
@@ -212,6 +215,17 @@ class Transcriber:
         with self._turn():
             transcript = self._transcribe_samples(samples, started, prompt=prompt, hotwords=hotwords)
         return replace(transcript, truncated=True) if truncated else transcript
+
+    def stream(self, sample_rate: int = SAMPLE_RATE, on_update: Any = None) -> "TranscriptStream":
+        """A :class:`voiceflow.asr.stream.TranscriptStream` on this model: ``feed()`` audio while
+        the user speaks, read the committed ``text``, ``finish()`` for the final
+        :class:`Transcript` (see ``docs/stream.md``).  ``on_update(update)`` runs on the
+        stream's worker thread whenever the text changes."""
+        if self._closed:
+            raise RuntimeError("Transcriber is closed")
+        from voiceflow.asr.stream import TranscriptStream
+
+        return TranscriptStream(self, sample_rate=sample_rate, on_update=on_update)
 
     def close(self) -> None:
         """Release the model.  Further :meth:`transcribe` calls raise ``RuntimeError``."""

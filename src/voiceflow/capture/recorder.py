@@ -15,6 +15,12 @@ the limit is kept for ``stop()``, ``stats.max_reached`` is set and a warning is 
 drain thread ever falls more than the ring's headroom behind, the samples it missed are counted
 in ``stats.lost_samples`` and logged -- never dropped silently.
 
+Live consumers: ``start(on_audio=...)`` hands every drained piece of the utterance (pre-roll
+first) to a callable, e.g. a :class:`~voiceflow.asr.stream.TranscriptStream`'s ``feed``, from
+the drain thread -- which then drains every :data:`LIVE_DRAIN_INTERVAL` -- never from the
+PortAudio callback, which stays allocation- and logging-free.  ``stop()`` hands over the last
+piece before it returns.
+
 Rates: the stream runs at ``samplerate`` (16 kHz by default) or, when the device refuses it, at
 the device's default rate; ``stop()`` then resamples with soxr (outside the callback).
 
@@ -54,6 +60,8 @@ SPILL_BLOCK_SAMPLES = 1 << 16
 """Samples per pooled spill block (about 4 s at 16 kHz); the pool preallocates 30 s of them."""
 
 _DRAIN_INTERVAL = 0.25  # seconds between drains while recording
+LIVE_DRAIN_INTERVAL = 0.05
+"""Seconds between drains while an ``on_audio`` consumer is attached (its latency)."""
 _TIMING_SLOTS = 1024  # recent callback durations kept for the median / p99
 _LEVEL_SECONDS = 0.05  # window of the level meter
 _FIRST_BLOCK_TIMEOUT = 1.0  # open() waits at most this long for the first callback
@@ -276,6 +284,8 @@ class Recorder:
         self._max_samples = 0
         self._pool: BlockPool | None = None
         self._last_block_ns = time.perf_counter_ns()
+        self._on_audio: Any = None
+        self._on_audio_errors = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
     def open(self) -> "Recorder":
@@ -373,10 +383,16 @@ class Recorder:
         self._blocks += 1
 
     # --- utterances ----------------------------------------------------------------------------
-    def start(self, preroll_seconds: float | None = None) -> None:
+    def start(self, preroll_seconds: float | None = None, *, on_audio: Any = None) -> None:
         """Begin an utterance, including up to ``preroll_seconds`` (default
         ``preroll_used_seconds``, at most ``preroll_seconds`` of the constructor) of audio from
         before this call -- but nothing from before the previous ``stop()`` or ``open()``.
+
+        ``on_audio(block)``: called on the drain thread with each new piece of the utterance,
+        1-D float32 at :attr:`stream_samplerate` (a view valid only during the call: copy it,
+        as ``TranscriptStream.feed`` does), until ``stop()``/``cancel()``.  It should return
+        quickly (it holds the recorder's lock); an exception it raises is logged and the piece
+        is still kept for ``stop()``.
 
         Raises ``RuntimeError`` when the recorder is not open or already recording.
         """
@@ -394,6 +410,7 @@ class Recorder:
             self._span = (begin, begin)
             self._spill = _Spill(self._pool)
             self._max_reached = False
+            self._on_audio = on_audio
             self._recording = True
             self._wake.notify_all()
 
@@ -412,6 +429,7 @@ class Recorder:
             if self._recording:
                 self._drain_locked()
                 self._recording = False
+            self._on_audio = None
             spill, self._spill = self._spill, None
             self._span = (self._span[0], self._read_pos)
             self._utterances += 1
@@ -424,6 +442,7 @@ class Recorder:
             if self._spill is not None:
                 self._drain_locked()
                 self._recording = False
+                self._on_audio = None
                 self._spill.release()
                 self._spill = None
 
@@ -433,7 +452,7 @@ class Recorder:
             while not self._closing:
                 if self._recording:
                     self._drain_locked()
-                    self._wake.wait(_DRAIN_INTERVAL)
+                    self._wake.wait(_DRAIN_INTERVAL if self._on_audio is None else LIVE_DRAIN_INTERVAL)
                 else:
                     self._wake.wait()
 
@@ -452,6 +471,7 @@ class Recorder:
         room = self._max_samples - self._spill.length
         if data.shape[0] >= room:
             self._spill.extend(data[:room])
+            self._hand_over(data[:room])
             self._read_pos = total - (data.shape[0] - room)
             self._span = (self._span[0], self._read_pos)
             self._recording = False
@@ -462,7 +482,19 @@ class Recorder:
             )
             return
         self._spill.extend(data)
+        self._hand_over(data)
         self._read_pos = total
+
+    def _hand_over(self, data: np.ndarray) -> None:
+        """Give ``data`` to the ``on_audio`` consumer (drain thread, lock held)."""
+        if self._on_audio is None or not data.shape[0]:
+            return
+        try:
+            self._on_audio(data)
+        except Exception as exc:  # the recording goes on; stop() still returns everything
+            self._on_audio_errors += 1
+            if self._on_audio_errors == 1:
+                log.warning("on_audio consumer failed (%s); the recording continues", exc)
 
     # --- state -----------------------------------------------------------------------------------
     def _check_open(self) -> None:

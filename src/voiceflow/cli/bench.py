@@ -11,7 +11,7 @@ from voiceflow.bench import asr
 from voiceflow.bench.asr import DEFAULT_CONFIGS, default_corpus, markdown_table, run_benchmark, write_chart
 from voiceflow.bench.long import LONG_CONFIGS
 
-__all__ = ["add_asr_parser", "configure_asr", "run_asr"]
+__all__ = ["add_asr_parser", "add_stream_parser", "configure_asr", "configure_stream", "run_asr", "run_stream"]
 
 
 # --- bench asr ---------------------------------------------------------------------------------
@@ -111,4 +111,58 @@ def _run_long(corpus: Path, configs: list[str], orders: int, out: Path, log) -> 
         json.dumps({"rows": [r.__dict__ for r in rows], **details}, indent=1), encoding="utf-8"
     )
     log(f"wrote {out / 'asr_long_results.md'}")
+    return 0
+
+
+# --- bench stream ------------------------------------------------------------------------------
+def configure_stream(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="folder of *.wav clips with *.txt references (default ../shared/corpus/clips)")
+    parser.add_argument("--modes", default="balanced,speed", help="comma-separated modes (default %(default)s)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="only the first N clips (and N/4 dictations): the run takes as long as its audio")
+    parser.add_argument("--dictations", type=int, default=5,
+                        help="long dictations (20-60 s, clips joined with pauses) per mode (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                        help="folder for stream_results.md/.json and stream_latency.png (default: the current directory)")
+    return parser
+
+
+def add_stream_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``stream`` to the ``voiceflow bench`` subcommands."""
+    from voiceflow.bench import stream
+
+    parser = subparsers.add_parser(
+        "stream", help="streaming transcription at real-time pace vs one-shot and plain",
+        description=stream.__doc__.split("\n\n")[0],
+    )
+    configure_stream(parser)
+    parser.set_defaults(func=run_stream)
+    return parser
+
+
+def run_stream(args: argparse.Namespace) -> int:
+    from voiceflow.bench import stream
+    from voiceflow.config import MODES
+
+    corpus = args.corpus or default_corpus()
+    if not corpus.is_dir():
+        print(f"voiceflow bench stream: corpus folder {corpus} not found (pass --corpus DIR)", file=sys.stderr)
+        return 2
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        print(f"voiceflow bench stream: unknown mode(s) {unknown}; choose from {tuple(MODES)}", file=sys.stderr)
+        return 2
+    if (args.limit is not None and args.limit < 1) or args.dictations < 0:
+        print("voiceflow bench stream: --limit must be at least 1 and --dictations at least 0", file=sys.stderr)
+        return 2
+    out = args.out
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    runs = stream.run_benchmark(corpus, modes, limit=args.limit, long_count=args.dictations, log=log)
+    if not runs:
+        print(f"voiceflow bench stream: no clips with references in {corpus}", file=sys.stderr)
+        return 2
+    print(stream.write_results(runs, out))
+    log(f"wrote {out / 'stream_results.md'} and {out / 'stream_latency.png'}")
     return 0

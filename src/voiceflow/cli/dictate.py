@@ -117,6 +117,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                       help="words or phrases the model should favour (names, jargon)")
     text.add_argument("--prompt", metavar="TEXT", default=None,
                       help="text that precedes the dictation (style, spelling) given to the model")
+    parser.add_argument("--no-live", dest="live", action="store_false",
+                        help="no live text while recording (the final text is transcribed at release either way)")
     parser.set_defaults(func=run)
     return parser
 
@@ -258,9 +260,12 @@ def _session(args: argparse.Namespace, copy_command: list[str] | None, replaceme
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     asr = transcriber if not (args.prompt or args.hotwords) else _Prompted(transcriber, args.prompt, args.hotwords)
     with transcriber:
+        from voiceflow.dictation.live import LiveDictation
+
+        live = LiveDictation(transcriber, sys.stderr) if args.live else None
         return run_dictation(recorder, asr, vad=vad, append_to=args.append, copy_command=copy_command,
                              hotkey=hotkey, toggle=args.toggle, control=control, window=window,
-                             text=DictationText(replacements))
+                             text=DictationText(replacements), live=live)
 
 
 def _send(action: str) -> int:

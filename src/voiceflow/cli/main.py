@@ -31,6 +31,8 @@ _COMMANDS = (
 )
 _BENCH_COMMANDS = (
     _Command("asr", "voiceflow.cli.bench", "add_asr_parser", "latency / WER benchmark on a speech corpus"),
+    _Command("stream", "voiceflow.cli.bench", "add_stream_parser",
+             "streaming transcription at real-time pace vs one-shot and plain"),
 )
 
 

@@ -154,6 +154,7 @@ def run_dictation(
     window: Any | None = None,
     text: DictationText | None = None,
     tail_seconds: float = TAIL_SECONDS,
+    live: Any = None,
 ) -> int:
     """Run one dictation session; returns the exit code (0 at end of input, 130 on Ctrl-C,
     1 when the input device was lost and could not be reopened, or the hotkey's X display
@@ -173,6 +174,10 @@ def run_dictation(
     ``tail_seconds`` after the stop, so the last word is not cut.  ``text`` (default: a new
     :class:`~voiceflow.dictation.text.DictationText`) applies the voice commands and joins
     consecutive utterances.
+    ``live`` (a :class:`~voiceflow.dictation.live.LiveDictation`) streams each utterance while
+    it is recorded and shows its text on ``err`` as a preview; the final text is transcribed
+    from the whole utterance at release, as without ``live`` (the streamed text is less accurate:
+    docs/stream.md).
     """
     from voiceflow.asr.pipeline import PipelinedTranscriber
     from voiceflow.capture.devices import DeviceError
@@ -215,7 +220,7 @@ def run_dictation(
 
         def begin() -> None:
             nonlocal recording
-            recorder.start()
+            recorder.start(on_audio=live.begin(recorder.stream_samplerate) if live else None)
             recording = True
             if vad is not None:
                 vad.reset()
@@ -235,12 +240,16 @@ def run_dictation(
             audio = recorder.stop()
             seconds = audio.shape[0] / recorder.samplerate
             if seconds < MIN_UTTERANCE_SECONDS:
+                if live:
+                    live.cancel()
                 status("(too short, ignored)")
                 return
             submitted += 1
             focus_of[submitted] = stop_focus
             status(f"■ stopped: utterance {submitted}, {seconds:.1f} s, transcribing")
             pipeline.submit(audio, recorder.samplerate, tag=submitted)
+            if live:
+                live.cancel()  # after the submit: its worker's last decode overlaps the real one
 
         def command(name: str) -> None:
             nonlocal recording, stop_at
@@ -349,6 +358,8 @@ def run_dictation(
                     pipeline = None
                 status(f"Ctrl-C again: {waiting} utterance(s) not yet transcribed were discarded")
     finally:
+        if live:
+            live.cancel()
         if pipeline is not None:
             pipeline.close(cancel=True)
         recorder.close()

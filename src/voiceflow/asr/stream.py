@@ -1,0 +1,714 @@
+"""``TranscriptStream``: transcribe while the user speaks, so the text is ready at release.
+
+Policy (the model backend is the :class:`~voiceflow.asr.transcriber.Transcriber`; this module
+only decides *what* to decode and *what to keep*):
+
+* :meth:`TranscriptStream.feed` writes the block into a bounded ring (``voiceflow_core.RingBuffer``,
+  the same sanitizing write the recorder's callback uses) and wakes the worker thread.  It never
+  waits for the model.
+* The worker drains the ring into the **buffer** (audio since the last cut) and, once
+  :data:`STEP_S` of new audio has arrived and the buffer holds speech, decodes the whole buffer
+  the way a one-shot call's first rung does (adaptive window, the mode's decoding options), with
+  the committed text as previous context (``<|startofprev|>``, run in one decoder step).  Under
+  load it simply takes all the audio that arrived meanwhile: one decode of the newest buffer,
+  never a queue of stale ones.
+* **LocalAgreement-2** (Macháček et al., 2023), with a gap: the words on which a hypothesis and
+  the newest one made on at least :data:`AGREE_GAP_S` less audio agree, after what is already
+  committed, are committed.  The last word of a hypothesis is not committed while speech goes
+  on (the buffer may end inside it).  Committed text never changes.
+* **Cut behind the committed words**: after a commit the committed words are aligned to the
+  audio (CTranslate2's cross-attention alignment, as faster-whisper's ``word_timestamps``) and
+  the buffer is cut in a pause between two of them (the quietest spot near the aligned boundary,
+  below the detector's speech level), keeping :data:`LOOKBACK_S` of committed speech before the
+  uncommitted words as acoustic context.  So the buffer, the decode cost and what
+  :meth:`~TranscriptStream.finish` must still decode stay short however long the speech is.
+  When speech has ended and every word is committed, the buffer is cut after it; a buffer
+  without speech keeps only its last :data:`KEEP_SILENCE_S`; bounds for unbroken speech:
+  :data:`LONG_BUFFER_S`, :data:`MAX_BUFFER_S`, :data:`HARD_BUFFER_S`.
+* :meth:`~TranscriptStream.finish` decodes only the buffer (the uncommitted words and the
+  lookback) through the one-shot path's escalation ladder (adaptive window judged by
+  ``voiceflow.asr.context.judge``; more silence, then the full window when judged wrong), with
+  the committed text before the buffer as previous context; the lookback's words are matched
+  and dropped.  If that decode has fewer new words than a recent worker hypothesis heard in
+  less audio, the context led the decoder to skip words: the tail is decoded again without it
+  (the one-shot way) and the fuller decode is kept.  When no speech arrived after the worker's
+  last decode of the same buffer, that decode is the tail.
+
+Memory: the ring (:data:`RING_S` at the fed rate), the 16 kHz buffer (at most
+:data:`HARD_BUFFER_S` plus :data:`VAD_CONTEXT_S`, plus what one drain brings) and the committed
+words; an hour of feeding keeps working in that space (tested for 30 minutes).
+
+Threads: ``feed`` from one thread at a time (an audio callback or a drain thread; concurrent
+feeders serialise on a short lock); ``text``/``tentative``/``finish``/``cancel`` from any
+thread; ``on_update`` runs on the worker thread.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+import voiceflow_core as _core
+from voiceflow.asr import context as _ctx
+from voiceflow.asr.chunking import EnergyVad
+from voiceflow.asr.decode import is_silent
+from voiceflow.asr.features import silence_padded_log_mel
+from voiceflow.asr.text import words as _norm_words
+from voiceflow.audio.guard import MAX_CHANNELS, audio_validation_guard
+
+if TYPE_CHECKING:
+    from voiceflow.asr.decode import WindowResult
+    from voiceflow.asr.transcriber import Segment, Transcriber, Transcript
+
+__all__ = ["StreamUpdate", "TranscriptStream"]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+STEP_S = 0.3
+"""New audio (seconds) before the worker decodes again."""
+AGREE_GAP_S = 1.0
+"""LocalAgreement compares a hypothesis with the newest one made on at least this much less
+audio: two decodes 0.3 s apart hear nearly the same sound, so their agreeing on a word cut off by
+the buffer end proves little; a second of new speech after it does."""
+RING_S = 30.0
+"""Seconds the feed ring holds: how far the worker may fall behind before audio is lost."""
+MAX_BUFFER_S = 15.0
+"""A buffer this long without agreement commits all but its last :data:`FORCED_KEEP_WORDS`."""
+FORCED_KEEP_WORDS = 2
+HARD_BUFFER_S = 20.0
+"""A buffer this long (no agreement and no gap to cut in since) is committed as heard and cut
+at its end: the decode window and the memory stay bounded whatever the audio."""
+KEEP_SILENCE_S = 1.0
+"""Audio kept from a buffer without speech (an onset may be in it)."""
+VAD_CONTEXT_S = 5.0
+"""Audio before the buffer kept for the voice-activity detector's noise floor."""
+SPEECH_ENDED_S = 0.5
+"""Silence after the speech (per the VAD) that makes the last word of a hypothesis complete."""
+LOOKBACK_S = 1.0
+"""Committed speech kept in the buffer before the uncommitted words (acoustic context: a
+buffer that starts right at the next word hears it worse)."""
+DROPPED_WORDS = 2
+"""finish() re-decodes the tail without previous text when its decode has more than this many
+words fewer than a recent worker hypothesis of less audio (the decoder skipped words)."""
+LONG_BUFFER_S = 6.0
+"""A buffer this long is cut at the quietest spot between committed words even when no spot is
+quiet enough to be a pause (unbroken speech), so that what finish() decodes stays short."""
+CUT_SEARCH_S = 0.25
+"""The cut goes to the quietest 30 ms in the last this-many seconds before the aligned end of
+the last word cut away (the alignment is only about this precise)."""
+_FRAMES_PER_TOKEN_TIME = 50  # the aligner's time index is in encoder frames (20 ms)
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What ``on_update`` receives: ``text`` is committed (only ever grows), ``tentative`` may
+    still change; ``seconds`` is the audio fed so far (16 kHz samples / 16000)."""
+
+    text: str
+    tentative: str
+    seconds: float
+
+
+class TranscriptStream:
+    """A streaming transcription session on a :class:`~voiceflow.asr.transcriber.Transcriber`;
+    made by :meth:`Transcriber.stream` (see the module docstring for the policy).
+
+    Args:
+        transcriber: the loaded model (must stay open until :meth:`finish` returns).
+        sample_rate: Hz of the fed blocks; anything else than 16 kHz is resampled (soxr).
+        on_update: called on the worker thread with a :class:`StreamUpdate` whenever the
+            committed or tentative text changes; exceptions it raises are logged, not raised.
+    """
+
+    def __init__(self, transcriber: "Transcriber", sample_rate: int = SAMPLE_RATE,
+                 on_update: Callable[[StreamUpdate], Any] | None = None) -> None:
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+            raise ValueError(f"sample_rate must be a positive integer (Hz), not {sample_rate!r}")
+        if transcriber._decoder is None:
+            raise RuntimeError("Transcriber is closed")
+        self._asr = transcriber
+        self.sample_rate = int(sample_rate)
+        self._on_update = on_update
+        self._limit = float(transcriber.config.audio_clip_limit)
+        cfg = transcriber.config.asr
+        self._levels = EnergyVad(cfg.speech_margin_db, cfg.silence_floor_dbfs)  # where to cut
+        self._ring = _core.RingBuffer(int(RING_S * self.sample_rate))
+        self._write = self._ring.write_sanitized
+        self._feed_lock = threading.Lock()
+        self._lock = threading.Lock()  # the state below
+        self._wake = threading.Event()
+        self._resampler = None
+        if self.sample_rate != SAMPLE_RATE:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(self.sample_rate, SAMPLE_RATE, 1, dtype="float32")
+        self._read_pos = 0  # ring position drained up to
+        self.lost_samples = 0
+        """Fed samples (at the fed rate) overwritten in the ring before the worker took them."""
+        self.rejected_blocks = 0
+        """Blocks ``feed`` could not use (wrong dtype/shape); logged by the guard."""
+        self._audio = np.zeros(0, np.float32)  # 16 kHz, from absolute sample self._audio_start
+        self._audio_start = 0
+        self._buf_start = 0  # absolute 16 kHz sample where the buffer (uncommitted audio) begins
+        self._committed: list[str] = []  # committed words, display form
+        self._scores: list[tuple[float, float]] = []  # (avg_logprob, no_speech_prob) of the committing decode
+        self._times: list[tuple[float, float]] = []  # (start, end) s of committed words before the buffer
+        self._carry = 0  # committed words that lie inside the buffer (not cut yet)
+        self._after_cut = False  # the buffer starts at a cut: drop a repeat of the last words
+        self._history: list[tuple[int, list[str]]] = []  # (audio end, uncommitted words) of recent hypotheses
+        self._tentative = ""
+        self._heard_scores = (0.0, 0.0)  # (avg_logprob, no_speech_prob) of the latest hypothesis
+        self._decoded_end = 0  # absolute sample the last worker decode reached
+        self._last: tuple[int, int, "WindowResult", float] | None = None  # buf_start, end, result, speech_end
+        self.decodes = 0
+        """Worker decodes so far."""
+        self.first_commit_s: float | None = None
+        """Audio position (s) fed when the first word was committed."""
+        self._state = "open"  # open -> finishing/cancelled
+        self._worker = threading.Thread(target=self._run, name="voiceflow-stream", daemon=True)
+        self._worker.start()
+
+    # --- feeding (any thread, the audio callback path included) ----------------------------------
+    def feed(self, block: Any) -> None:
+        """Append ``block`` (any dtype/shape ``audio_validation_guard`` takes, mono or
+        ``(frames, channels)``) and wake the worker; returns at once.
+
+        An ndarray block is converted, downmixed, repaired and clipped straight into the
+        ring's preallocated storage by the compiled kernel (no array is allocated); other
+        inputs go through the guard first.  Raises ``RuntimeError`` after :meth:`finish` /
+        :meth:`cancel` (the audio would otherwise be lost silently).
+        """
+        with self._feed_lock:
+            if self._state != "open":
+                raise RuntimeError(f"TranscriptStream is {self._state}: feed() after finish()/cancel()")
+            try:
+                if type(block) is np.ndarray and (
+                    block.ndim == 1 or (block.ndim == 2 and 0 < block.shape[1] <= MAX_CHANNELS)
+                ):
+                    self._write(block, self._limit)
+                else:
+                    clean = audio_validation_guard(block, "TranscriptStream.feed", True)
+                    if clean.shape[0]:
+                        self._ring.write(clean)
+            except Exception as exc:  # never raise into an audio callback
+                self.rejected_blocks += 1
+                logger.warning("TranscriptStream.feed: dropped a block that cannot be used: %s", exc)
+                return
+        if not self._wake.is_set():
+            self._wake.set()
+
+    # --- reading ----------------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """Committed text so far; it only ever grows (a prefix of every later value)."""
+        with self._lock:
+            return " ".join(self._committed)
+
+    @property
+    def tentative(self) -> str:
+        """The latest hypothesis of what follows :attr:`text` (may change)."""
+        with self._lock:
+            return self._tentative
+
+    @property
+    def seconds(self) -> float:
+        """Audio fed so far, seconds."""
+        return self._ring.total / self.sample_rate
+
+    @property
+    def backlog_s(self) -> float:
+        """Audio fed that the worker has not taken from the ring yet, seconds (it is lost
+        beyond :data:`RING_S`)."""
+        return (self._ring.total - self._read_pos) / self.sample_rate
+
+    # --- ending -----------------------------------------------------------------------------------
+    def finish(self) -> "Transcript":
+        """Stop feeding and return the :class:`~voiceflow.asr.transcriber.Transcript` of everything
+        fed: the committed words followed by the decode of the uncommitted tail.  Blocks for that
+        one decode.  Raises ``RuntimeError`` if already finished or cancelled."""
+        from voiceflow.asr.transcriber import Segment, Timings, Transcript, _Clock
+
+        started = time.perf_counter()
+        with self._feed_lock, self._lock:
+            if self._state != "open":
+                raise RuntimeError(f"TranscriptStream is already {self._state}")
+            self._state = "finished"
+            self._drain()
+            buf = self._audio[self._buf_start - self._audio_start:]
+            ctx_offset = self._buf_start - self._audio_start
+            ctx = self._audio
+            buf_start, carry = self._buf_start, self._carry
+            committed = list(self._committed)
+            scores = list(self._scores)
+            times = list(self._times)
+            after_cut, last = self._after_cut, self._last
+            heard = max((len(h) for _, h in self._history), default=0)  # uncommitted words heard lately
+            duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
+        self._wake.set()
+        asr = self._asr
+        decoder = asr._decoder
+        if decoder is None:
+            raise RuntimeError("Transcriber is closed")
+        clock = _Clock()
+        prompt_text = " ".join(committed[: len(committed) - carry])
+        tail_segments: list[Segment] = []
+        tail_words: list[str] = []
+        skip = 0
+        speech_end = _speech_end_in(asr, ctx, ctx_offset)
+        carried = committed[len(committed) - carry:]
+
+        def fresh_start(words: list[str]) -> int:
+            """Index of the first word after the committed ones in a tail decode."""
+            n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words])
+            if carry == 0 and after_cut:
+                n = _repeat_of(committed, words)
+            if carry or after_cut:  # the buffer starts right after committed speech
+                n += _echo(committed, words[n:])
+            return n
+
+        def decode_tail(previous_text: str) -> list[Segment]:
+            offset = buf_start / SAMPLE_RATE
+            if len(buf) > asr.config.asr.max_chunk_s * SAMPLE_RATE:  # the worker fell far behind
+                tail = asr._transcribe_samples(buf, started, prompt=previous_text or None)
+                clock.features += tail.timings.features
+                clock.encode += tail.timings.encode
+                clock.decode += tail.timings.decode
+                return [_shift(seg, offset) for seg in tail.segments]
+            prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
+            return asr._accept(asr._decode_chunk(decoder, buf, speech_end, prompt, clock),
+                               offset=offset, length=len(buf) / SAMPLE_RATE)
+
+        if speech_end is not None:
+            if last is not None and last[0] == buf_start and speech_end <= (last[1] - buf_start) / SAMPLE_RATE - 0.2 \
+                    and asr._judge(last[2], (last[1] - buf_start) / SAMPLE_RATE, speech_end) is None:
+                # only silence arrived since the worker decoded this buffer: that decode is the tail
+                tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
+            else:
+                tail_segments = decode_tail(prompt_text)
+            tail_words = [w for seg in tail_segments for w in seg.text.split()]
+            skip = fresh_start(tail_words)
+            if prompt_text and len(tail_words) - skip < heard - DROPPED_WORDS:
+                # more audio cannot hold fewer words: the decoder skipped some, led by the
+                # context; the one-shot way (no previous text) decides
+                plain_segments = decode_tail("")
+                plain_words = [w for seg in plain_segments for w in seg.text.split()]
+                plain_skip = fresh_start(plain_words)
+                if len(plain_words) - plain_skip > len(tail_words) - skip:
+                    tail_segments, tail_words, skip = plain_segments, plain_words, plain_skip
+        words_out = committed + tail_words[skip:]
+        segments = _segments(committed, scores, times, carry, buf_start / SAMPLE_RATE, tail_segments, skip)
+        total = time.perf_counter() - started
+        return Transcript(
+            text=" ".join(words_out),
+            segments=tuple(segments),
+            duration=duration,
+            timings=Timings(clock.features, clock.encode, clock.decode, total),
+            mode=asr.mode,
+        )
+
+    def cancel(self) -> None:
+        """Drop the stream: the worker stops, nothing more is decoded.  Idempotent; after
+        :meth:`finish` it does nothing."""
+        with self._feed_lock, self._lock:
+            if self._state == "open":
+                self._state = "cancelled"
+        self._wake.set()
+        if threading.current_thread() is not self._worker:
+            self._worker.join()
+
+    def __enter__(self) -> "TranscriptStream":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if self._state != "open":
+            return
+        if exc_type is None:
+            self.finish()
+        else:
+            self.cancel()
+
+    # --- the worker -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wake.wait(0.25)
+                self._wake.clear()
+                with self._lock:
+                    if self._state != "open":
+                        return
+                    self._drain()
+                    end = self._audio_start + len(self._audio)
+                    if end - self._decoded_end < STEP_S * SAMPLE_RATE:
+                        continue
+                    job = self._job(end)
+                if job is None:
+                    continue
+                update = self._step(*job)
+                if update is not None and self._on_update is not None:
+                    try:
+                        self._on_update(update)
+                    except Exception:  # a display error must not stop transcription
+                        logger.exception("TranscriptStream on_update raised")
+        except Exception:
+            logger.exception("TranscriptStream worker failed; finish() still decodes everything fed")
+
+    def _drain(self) -> None:
+        """Ring -> 16 kHz audio (lock held)."""
+        data, total = self._ring.since(self._read_pos)
+        missed = (total - self._read_pos) - data.shape[0]
+        if missed > 0:
+            self.lost_samples += missed
+            logger.warning("TranscriptStream fell %.1f s behind; that audio was lost", missed / self.sample_rate)
+        self._read_pos = total
+        if self._resampler is not None:
+            data = self._resampler.resample_chunk(data, last=self._state != "open")
+        if data.shape[0]:
+            self._audio = np.concatenate([self._audio, np.asarray(data, np.float32)])
+
+    def _job(self, end: int):
+        """What to decode now (lock held): the arguments of :meth:`_step`, or None when the
+        buffer has no speech (it is then shortened)."""
+        self._decoded_end = end
+        ctx_offset = self._buf_start - self._audio_start
+        speech_end = _speech_end_in(self._asr, self._audio, ctx_offset)
+        buf = self._audio[ctx_offset:]
+        if speech_end is None:
+            if (self._carry or self._tentative) and len(buf) >= LONG_BUFFER_S * SAMPLE_RATE:
+                # words heard where the detector hears no speech any more: keep them as heard
+                rest = self._history[-1][1] if self._history else []
+                span = (round(self._buf_start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3))
+                self._committed.extend(rest)
+                self._scores.extend([self._heard_scores] * len(rest))
+                self._times.extend([span] * (self._carry + len(rest)))
+                self._carry, self._tentative = 0, ""
+            if self._carry == 0 and not self._tentative:
+                self._cut(max(self._buf_start, end - int(KEEP_SILENCE_S * SAMPLE_RATE)), after_cut=False)
+            return None
+        prompt = " ".join(self._committed[: len(self._committed) - self._carry])
+        return buf, speech_end, self._buf_start, prompt, end, _quiet_db(self._levels, self._audio)
+
+    def _step(self, buf: np.ndarray, speech_end: float, buf_start: int, prompt_text: str, end: int,
+              quiet_db: float):
+        """Decode the buffer, commit what two hypotheses agree on, cut at the commit."""
+        asr = self._asr
+        decoder = asr._decoder
+        if decoder is None:
+            return None
+        cfg = asr.config.asr
+        duration = len(buf) / SAMPLE_RATE
+        frames = _ctx.window_frames(
+            _ctx.content_frames(len(buf)), _ctx.synthetic_pad_s(cfg.context_pad_s, duration, speech_end)
+        )
+        mel = silence_padded_log_mel(buf, frames, asr._n_mels)
+        options = asr._options(_ctx.token_budget(duration, cfg.max_tokens_per_s, cfg.max_tokens_base, 224))
+        options = replace(options, temperatures=options.temperatures[:1])  # the first rung's decode
+        # timestamps even in text-only modes: they tell whether the text covers the speech
+        prompt = decoder.prompt(prompt_text or None, timestamps=True)
+        result = decoder.decode_window(mel, prompt, options, duration)
+        self.decodes += 1
+        reason = asr._judge(result, duration, None)
+        if reason in ("budget", "loop", "padding"):
+            return None  # a broken hypothesis: wait for the next one
+        silent = is_silent(result.no_speech_prob, result.avg_logprob, cfg)
+        hyp = [] if silent else result.text.split()
+        ended = speech_end <= duration - SPEECH_ENDED_S
+        with self._lock:
+            if self._state != "open" or self._buf_start != buf_start:
+                return None
+            self._last = (buf_start, end, result, speech_end)
+            self._heard_scores = (result.avg_logprob, result.no_speech_prob)
+            before = (len(self._committed), self._tentative)
+            carry = self._committed[len(self._committed) - self._carry:]
+            skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp])
+            if not carry and self._after_cut:
+                skip = _repeat_of(self._committed, hyp)
+            if carry or self._after_cut:
+                skip += _echo(self._committed, hyp[skip:])
+            fresh = hyp[skip:]
+            reference = [h for e, h in self._history if e <= end - AGREE_GAP_S * SAMPLE_RATE]
+            agreed = _common_prefix(fresh, reference[-1]) if reference else []
+            if not ended:
+                agreed = agreed[: max(0, min(len(agreed), len(fresh) - 1))]
+            if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
+                agreed = []
+            if len(agreed) == 0 and duration >= MAX_BUFFER_S:
+                agreed = fresh[: max(0, len(fresh) - FORCED_KEEP_WORDS)]  # no agreement in sight
+            if agreed:
+                if self.first_commit_s is None:
+                    self.first_commit_s = end / SAMPLE_RATE
+                self._committed.extend(agreed)
+                self._scores.extend([(result.avg_logprob, result.no_speech_prob)] * len(agreed))
+                self._carry += len(agreed)
+            self._history = _rebase(self._history, agreed, end) + [(end, fresh[len(agreed):])]
+            self._tentative = " ".join(fresh[len(agreed):])
+            changed = before != (len(self._committed), self._tentative)
+            committed_in_buf = skip + len(agreed)
+            covered = asr._judge(result, duration, speech_end) is None
+            if ended and covered and hyp and not fresh[len(agreed):]:  # all heard is committed, silence follows
+                stop = buf_start + int((speech_end + 0.1) * SAMPLE_RATE)
+                self._times.extend([(round(buf_start / SAMPLE_RATE, 3), round(stop / SAMPLE_RATE, 3))] * self._carry)
+                self._carry = 0
+                self._cut(stop, after_cut=False)
+                agreed = []
+            n_carry = self._carry
+        if agreed:
+            self._cut_at_words(mel, buf, buf_start, hyp, committed_in_buf, n_carry, quiet_db)
+        if duration >= HARD_BUFFER_S:
+            with self._lock:  # no agreement and no gap for this long: commit what was heard
+                if self._state == "open" and self._buf_start == buf_start:
+                    rest = self._history[-1][1] if self._history else []
+                    self._committed.extend(rest)
+                    self._scores.extend([(result.avg_logprob, result.no_speech_prob)] * len(rest))
+                    span = (round(buf_start / SAMPLE_RATE, 3), round((buf_start + len(buf)) / SAMPLE_RATE, 3))
+                    self._times.extend([span] * (self._carry + len(rest)))
+                    self._carry = 0
+                    self._tentative = ""
+                    self._cut(buf_start + len(buf), after_cut=True)
+                    self._history = []
+                    changed = True
+        if not changed:
+            return None
+        with self._lock:
+            return StreamUpdate(" ".join(self._committed), self._tentative, end / SAMPLE_RATE)
+
+    def _cut_at_words(self, mel, buf, buf_start, hyp, n_committed, n_carry, quiet_db) -> None:
+        """Align the committed words to the audio and cut the buffer in a gap between two of
+        them, keeping at least :data:`LOOKBACK_S` of committed speech in front of the
+        uncommitted words.
+
+        The kept committed words stay in the buffer as carry (skipped in later hypotheses):
+        the decoder hears what leads into the next words, and a cut placed by an alignment off
+        by a few frames clips a committed word, whose text is settled, never an uncommitted one.
+        ``hyp[:n_committed]`` are the committed words in the buffer, ``n_carry`` of them
+        committed before this hypothesis."""
+        asr = self._asr
+        decoder = asr._decoder
+        if decoder is None or n_committed < 2:
+            return
+        spans = _align(decoder, mel, hyp[:n_committed], _ctx.content_frames(len(buf)))
+        if spans is None:
+            return
+        last_end = spans[-1][1]
+        first_kept = None
+        # a gap quiet enough to be a pause; in a long buffer of unbroken speech, the quietest spot
+        thresholds = (quiet_db, np.inf) if len(buf) >= LONG_BUFFER_S * SAMPLE_RATE else (quiet_db,)
+        for threshold in thresholds:
+            for k in range(n_committed - 1, 0, -1):  # the latest gap with enough speech after it
+                if last_end - spans[k][0] < LOOKBACK_S:
+                    continue
+                end, start = spans[k - 1][1], spans[k][0]
+                cut_s = _quietest(self._levels, buf, end - CUT_SEARCH_S, min(start, end) + 0.02, threshold)
+                if cut_s is not None:
+                    first_kept = k
+                    break
+            if first_kept is not None:
+                break
+        if first_kept is None or n_committed - first_kept > n_carry:
+            return
+        with self._lock:
+            if self._state != "open" or self._buf_start != buf_start or self._carry != n_carry:
+                return
+            offset = buf_start / SAMPLE_RATE
+            before = n_committed - self._carry  # hypothesis index of the first carried word
+            for k in range(before, first_kept):
+                w0, w1 = spans[max(k, 0)]
+                self._times.append((round(offset + w0, 3), round(offset + min(w1, cut_s), 3)))
+            self._carry = n_committed - first_kept
+            self._cut(buf_start + int(cut_s * SAMPLE_RATE), after_cut=True)
+
+    def _cut(self, new_start: int, *, after_cut: bool) -> None:
+        """Move the buffer start to ``new_start`` (lock held); keep VAD context before it."""
+        if new_start <= self._buf_start:
+            return
+        self._buf_start = new_start
+        self._after_cut = after_cut
+        if not after_cut:
+            self._history = []
+        keep_from = max(self._audio_start, new_start - int(VAD_CONTEXT_S * SAMPLE_RATE))
+        if keep_from > self._audio_start:
+            self._audio = self._audio[keep_from - self._audio_start:].copy()
+            self._audio_start = keep_from
+        self._last = None
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _norm(word: str) -> str:
+    return " ".join(_norm_words(word))
+
+
+def _rebase(history: list[tuple[int, list[str]]], agreed: list[str], now: int) -> list[tuple[int, list[str]]]:
+    """Recent hypotheses with the newly committed words removed from their front (those that
+    do not start with them cannot vote any more), the ones older than needed dropped."""
+    keep = []
+    n = len(agreed)
+    for end, words in history:
+        if n and [_norm(w) for w in words[:n]] != [_norm(w) for w in agreed]:
+            continue
+        keep.append((end, words[n:]))
+    old = [i for i, (end, _) in enumerate(keep) if end <= now - AGREE_GAP_S * SAMPLE_RATE]
+    return keep[old[-1]:] if old else keep
+
+
+def _common_prefix(a: list[str], b: list[str]) -> list[str]:
+    """The longest common prefix of two word lists (words compared case- and punctuation-blind:
+    Whisper re-punctuates the end of a growing buffer)."""
+    n = 0
+    for x, y in zip(a, b):
+        if _norm(x) != _norm(y) or not _norm(x):
+            break
+        n += 1
+    return a[:n]
+
+
+def _after_prefix(carry: list[str], hyp: list[str]) -> int:
+    """Index in ``hyp`` just after the words that repeat ``carry`` (committed words still in the
+    buffer).  Exact prefix first; otherwise the best alignment of the two (``difflib``)."""
+    if not carry:
+        return 0
+    if hyp[: len(carry)] == carry:
+        return len(carry)
+    head = hyp[: len(carry) + 2]  # the carried words are at the start of the buffer's audio
+    blocks = [b for b in difflib.SequenceMatcher(None, carry, head, autojunk=False).get_matching_blocks() if b.size]
+    if not blocks:  # leading words that sound like the carried ones are them, heard differently
+        n = 0
+        while n < min(len(carry), len(hyp)) and difflib.SequenceMatcher(None, carry[n], hyp[n]).ratio() >= 0.5:
+            n += 1
+        return n
+    last = blocks[-1]
+    return min(len(hyp), last.b + last.size + (len(carry) - (last.a + last.size)))
+
+
+def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:
+    """Length of a leading run of ``hyp`` that repeats the end of the committed text word for
+    word (>= ``shortest`` words; a decoder given little new sound echoes its context -- speech
+    does not repeat its last phrase back-to-back, the loop rule's reason).  Only asked when the
+    buffer starts right after committed speech (not after a pause).  0 when none."""
+    tail = [_norm(w) for w in committed[-len(hyp):]] if hyp else []
+    head = [_norm(w) for w in hyp]
+    for n in range(min(len(tail), len(head)), shortest - 1, -1):
+        if head[:n] == tail[-n:]:
+            return n
+    return 0
+
+
+def _repeat_of(committed: list[str], hyp: list[str], longest: int = 3) -> int:
+    """How many leading words of ``hyp`` repeat the last committed words (a cut inside a word
+    makes the decoder say it again); 0 when none."""
+    for n in range(min(longest, len(committed), len(hyp)), 0, -1):
+        if [_norm(w) for w in hyp[:n]] == [_norm(w) for w in committed[-n:]]:
+            return n
+    return 0
+
+
+def _speech_end_in(asr: "Transcriber", ctx: np.ndarray, offset: int) -> float | None:
+    """Where the speech ends in ``ctx[offset:]`` (seconds from ``offset``), judged with the
+    whole of ``ctx`` as the noise-floor reference; None when that part holds no speech."""
+    if len(ctx) <= offset:
+        return None
+    end = asr._vad.speech_end_s(ctx)
+    if end is None:
+        return None
+    end -= offset / SAMPLE_RATE
+    return end if end > 0.0 else None
+
+
+def _quiet_db(levels: EnergyVad, ctx: np.ndarray) -> float:
+    """The level (dBFS per 25 ms frame) below which the voice-activity detector calls a frame
+    of ``ctx`` non-speech: its noise floor plus margin."""
+    db = levels.frame_db(ctx)
+    if db.size == 0:
+        return levels.floor_dbfs
+    return max(float(np.percentile(db, 10.0)) + levels.margin_db, levels.floor_dbfs)
+
+
+def _quietest(levels: EnergyVad, buf: np.ndarray, lo_s: float, hi_s: float, quiet_db: float) -> float | None:
+    """Seconds into ``buf`` of the quietest 30 ms between ``lo_s`` and ``hi_s`` (clipped to the
+    buffer, leaving its last 0.3 s alone), if it is quieter than ``quiet_db`` (a gap between
+    words, not a weak sound inside one); else None."""
+    db = levels.frame_db(buf)
+    if db.size < 3:
+        return None
+    smooth = np.convolve(db, np.ones(3) / 3, mode="same")
+    hop = 0.010
+    lo = max(int(lo_s / hop), 5)
+    hi = min(int(hi_s / hop) + 1, db.size - 30)
+    if hi <= lo:
+        return None
+    best = lo + int(np.argmin(smooth[lo:hi]))
+    if smooth[best] > quiet_db:
+        return None
+    return best * hop + 0.0125  # the frame's centre
+
+
+def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[tuple[float, float]] | None:
+    """``(start, end)`` seconds of each word in the window ``mel`` (CTranslate2's alignment
+    heads + DTW, as faster-whisper's word timestamps); None when it cannot tell."""
+    import ctranslate2
+
+    tokenizer = decoder.tokenizer
+    tokens: list[int] = []
+    bounds = [0]
+    for w in words:
+        tokens.extend(tokenizer.encode(" " + w))
+        bounds.append(len(tokens))
+    if not tokens:
+        return None
+    try:
+        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
+        result = decoder.model.align(features, tokenizer.sot_sequence, [tokens], num_frames)[0]
+    except Exception:  # an alignment failure only means no cut this time
+        logger.debug("alignment failed", exc_info=True)
+        return None
+    pairs = np.asarray(result.alignments, dtype=np.int64).reshape(-1, 2)
+    if pairs.size == 0:
+        return None
+    jumps = np.diff(pairs[:, 0], prepend=-1).astype(bool)
+    jump_times = pairs[jumps, 1] / _FRAMES_PER_TOKEN_TIME
+    if len(jump_times) <= bounds[-1]:
+        return None
+    return [(float(jump_times[a]), float(jump_times[b])) for a, b in zip(bounds, bounds[1:])]
+
+
+def _shift(segment: "Segment", offset: float) -> "Segment":
+    return replace(segment, start=round(segment.start + offset, 3), end=round(segment.end + offset, 3))
+
+
+def _segments(committed: list[str], scores: list[tuple[float, float]], times: list[tuple[float, float]], carry: int, buf_start_s: float,
+              tail: list["Segment"], skip: int) -> list["Segment"]:
+    """The final segments: committed words grouped into sentences (ends at ``.?!``), then the
+    tail's segments without the ``skip`` words that repeat committed ones."""
+    from voiceflow.asr.transcriber import Segment
+
+    out: list[Segment] = []
+    cut = len(committed) - carry
+    stamps = times[:cut] + [(buf_start_s, buf_start_s)] * carry
+    group: list[int] = []
+    for i, word in enumerate(committed):
+        group.append(i)
+        if word.endswith((".", "?", "!")) or i == len(committed) - 1:
+            out.append(Segment(
+                start=stamps[group[0]][0], end=stamps[group[-1]][1], text=" ".join(committed[j] for j in group),
+                no_speech_prob=max(scores[j][1] for j in group),
+                avg_logprob=sum(scores[j][0] for j in group) / len(group),
+            ))
+            group = []
+    for seg in tail:
+        ws = seg.text.split()
+        if skip >= len(ws):
+            skip -= len(ws)
+            continue
+        text = " ".join(ws[skip:])
+        skip = 0
+        out.append(seg if text == seg.text else _replace_text(seg, text))
+    return out
+
+
+def _replace_text(segment: "Segment", text: str) -> "Segment":
+    return replace(segment, text=text)

@@ -1,0 +1,251 @@
+"""voiceflow.asr.stream: the real tiny.en model on the bundled sample, fed in blocks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import voiceflow
+from voiceflow.asr import stream as stream_mod
+from voiceflow.asr.stream import StreamUpdate, TranscriptStream, _after_prefix, _common_prefix, _echo
+from voiceflow.asr.transcriber import Transcriber, Transcript
+from voiceflow.audio.file import read_audio
+from voiceflow.bench.asr import corpus_wer
+
+SAMPLE = Path(voiceflow.__file__).parent / "data" / "sample.wav"
+REFERENCE = (SAMPLE.parent / "sample.txt").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def asr():
+    with Transcriber(mode="balanced") as t:
+        yield t
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return read_audio(str(SAMPLE))
+
+
+def feed_paced(stream: TranscriptStream, audio: np.ndarray, block: int = 512, speed: float = 2.0) -> None:
+    """Feed ``audio`` in ``block``-sample pieces at ``speed`` x real time."""
+    t0 = time.perf_counter()
+    for i in range(0, len(audio), block):
+        stream.feed(audio[i:i + block])
+        wait = t0 + (i + block) / 16000 / speed - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+
+
+# --- the policy's word helpers (no model) ---------------------------------------------------------
+def test_common_prefix_ignores_case_and_punctuation_but_not_words():
+    assert _common_prefix(["Hello,", "world", "again"], ["hello", "World.", "friend"]) == ["Hello,", "world"]
+    assert _common_prefix(["a", "b"], []) == []
+
+
+def test_carried_words_are_found_at_the_start_only():
+    assert _after_prefix(["he"], ["he", "was", "here"]) == 1
+    # a fragment of the word before the carried one comes first: skip both
+    assert _after_prefix(["americans"], ["cans", "americans", "ask"]) == 2
+    # the carried word appears again later: that is new speech, not the carried word
+    assert _after_prefix(["he"], ["was.", "what", "joy", "is", "in", "living", "he", "was"]) == 0
+    # heard differently but alike
+    assert _after_prefix(["netherlands"], ["netherland", "by"]) == 1
+
+
+def test_an_echo_of_the_committed_end_is_removed():
+    committed = "the invention of the art of printing.".split()
+    assert _echo(committed, "The invention of the art of printing.".split()) == 7
+    assert _echo(committed, "and then".split()) == 0
+    assert _echo(committed, "printing. again".split()) == 0  # shorter than three words: speech may do that
+
+
+# --- the real model ---------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_exported_lazily_and_made_by_the_transcriber(asr):
+    assert voiceflow.TranscriptStream is TranscriptStream
+    s = asr.stream()
+    assert isinstance(s, TranscriptStream)
+    s.cancel()
+
+
+@pytest.mark.slow
+def test_random_block_sizes_give_the_same_text_as_one_block(asr, speech):
+    def final(blocks):
+        s = asr.stream()
+        with s._lock:  # the worker waits: only the block sizes differ between the runs
+            for b in blocks:
+                s.feed(b)
+        return s.finish()
+
+    one = final([speech])
+    rng = np.random.default_rng(11)
+    cuts = np.sort(rng.choice(np.arange(1, len(speech)), size=60, replace=False))
+    pieces = np.split(speech, cuts)
+    assert any(len(p) == 1 for p in pieces) or min(len(p) for p in pieces) < 200
+    several = final(pieces)
+    assert one.text and several.text == one.text
+    assert corpus_wer([REFERENCE], [one.text]) <= 0.1
+    # int16 in (frames, 2) blocks at 48 kHz: the guard, the downmix and the resampler on the way in
+    import soxr
+
+    pcm48 = (soxr.resample(speech, 16000, 48000) * 32767).astype(np.int16)
+    stereo = np.stack([pcm48, pcm48], axis=1)
+    s = asr.stream(sample_rate=48000)
+    with s._lock:
+        for piece in np.array_split(stereo, 37):
+            s.feed(piece)
+    assert corpus_wer([one.text], [s.finish().text]) <= 0.1
+
+
+@pytest.mark.slow
+def test_streamed_text_is_committed_while_fed_and_never_changes(asr, speech):
+    updates: list[StreamUpdate] = []
+    audio = np.concatenate([speech, np.zeros(8000, np.float32), speech])
+    s = asr.stream(on_update=updates.append)
+    feed_paced(s, audio, speed=1.5)
+    committed_before_release = s.text
+    transcript = s.finish()
+    assert isinstance(transcript, Transcript)
+    assert committed_before_release, "nothing was committed while the audio was fed"
+    texts = [u.text for u in updates] + [transcript.text]
+    for earlier, later in zip(texts, texts[1:]):
+        assert later.startswith(earlier), (earlier, later)
+    assert corpus_wer([REFERENCE + " " + REFERENCE], [transcript.text]) <= 0.15, transcript.text
+    assert transcript.segments and transcript.duration == pytest.approx(len(audio) / 16000, abs=0.01)
+    starts = [seg.start for seg in transcript.segments]
+    assert starts == sorted(starts) and transcript.segments[-1].end <= transcript.duration + 0.5
+    assert transcript.timings.total < 5.0
+    assert s.lost_samples == 0 and s.rejected_blocks == 0
+
+
+@pytest.mark.slow
+def test_finish_on_silence_gives_empty_text(asr):
+    rng = np.random.default_rng(0)
+    for audio in (np.zeros(48000, np.float32), (rng.standard_normal(48000) * 1e-3).astype(np.float32)):
+        s = asr.stream()
+        feed_paced(s, audio, speed=8.0)
+        transcript = s.finish()
+        assert transcript.text == "" and transcript.segments == ()
+        assert transcript.duration == pytest.approx(3.0)
+    empty = asr.stream().finish()
+    assert empty.text == "" and empty.duration == 0.0
+
+
+@pytest.mark.slow
+def test_context_manager_finishes_on_exit_and_cancels_on_error(asr, speech):
+    with asr.stream() as s:
+        s.feed(speech[:16000])
+    with pytest.raises(RuntimeError, match="finished"):
+        s.finish()
+    with pytest.raises(KeyError):
+        with asr.stream() as s2:
+            s2.feed(speech[:16000])
+            raise KeyError("boom")
+    with pytest.raises(RuntimeError, match="cancelled"):
+        s2.feed(speech[:512])
+
+
+@pytest.mark.slow
+def test_bad_blocks_are_counted_not_raised_and_use_after_finish_is_an_error(asr, speech):
+    s = asr.stream()
+    s.feed(np.zeros((4, 100), np.float32))  # (channels, frames) by mistake: refused, counted
+    s.feed(np.array(["a", "b"]))
+    s.feed(speech)
+    assert s.rejected_blocks == 2
+    s.finish()
+    with pytest.raises(RuntimeError):
+        s.feed(speech)
+    with pytest.raises(RuntimeError):
+        s.finish()
+    s.cancel()  # after finish: nothing to do
+    with pytest.raises(ValueError):
+        asr.stream(sample_rate=0)
+
+
+@pytest.mark.slow
+def test_feed_finish_and_cancel_from_several_threads(asr, speech):
+    for ender in ("finish", "cancel", "both"):
+        s = asr.stream()
+        fed = []
+        errors = []
+
+        def feeder():
+            i = 0
+            while True:
+                try:
+                    s.feed(speech[i % len(speech):][:512])
+                except RuntimeError:
+                    return
+                fed.append(1)
+                i += 512
+                time.sleep(0.01)
+
+        results = []
+
+        def end(kind):
+            try:
+                results.append((kind, s.finish() if kind == "finish" else s.cancel()))
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=feeder) for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.8)
+        kinds = ["finish", "cancel"] if ender == "both" else [ender]
+        enders = [threading.Thread(target=end, args=(k,)) for k in kinds]
+        for t in enders:
+            t.start()
+        for t in threads + enders:
+            t.join(20)
+            assert not t.is_alive()
+        assert fed
+        finished = [r for k, r in results if k == "finish"]
+        assert len(finished) + len(errors) == kinds.count("finish")
+        for transcript in finished:
+            assert isinstance(transcript, Transcript)
+        s._worker.join(10)
+        assert not s._worker.is_alive()
+
+
+@pytest.mark.slow
+def test_a_30_minute_session_keeps_memory_flat(asr, speech):
+    """30 min of quiet room noise with the sample spoken every 2 minutes, fed faster than real
+    time (waiting only so the ring never overflows): resident memory stays flat and the held
+    audio stays bounded."""
+    rng = np.random.default_rng(3)
+    minute = (rng.standard_normal(16000 * 60) * 3e-4).astype(np.float32)
+    s = asr.stream()
+    held = []
+
+    def rss_mib() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 2**20
+
+    rss = {}
+    for m in range(30):
+        chunk = minute.copy()
+        if m % 2 == 0:
+            chunk[16000 * 10: 16000 * 10 + len(speech)] += speech
+        for block in np.split(chunk, 60):
+            s.feed(block)
+            while s.backlog_s > 10.0:
+                time.sleep(0.005)
+        held.append(len(s._audio))
+        if m in (6, 29):
+            while s.backlog_s > 0.0:
+                time.sleep(0.01)
+            rss[m] = rss_mib()
+    transcript = s.finish()
+    assert s.lost_samples == 0
+    # the buffer's hard bound, the detector's context, and what one drain can bring at most
+    assert max(held) <= (stream_mod.HARD_BUFFER_S + stream_mod.VAD_CONTEXT_S + stream_mod.RING_S) * 16000
+    assert rss[29] - rss[6] < 40.0, rss
+    assert transcript.duration == pytest.approx(1800.0)
+    spoken = transcript.text.lower().count("computer")
+    assert spoken >= 12, transcript.text  # 15 times said; nearly all of them transcribed

@@ -1,0 +1,74 @@
+"""voiceflow.dictation.live: the live line (no model) and a live session on a real device."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import voiceflow
+from voiceflow.asr.stream import StreamUpdate
+from voiceflow.dictation.live import LiveDictation, LiveLine
+
+SAMPLE = Path(voiceflow.__file__).parent / "data" / "sample.wav"
+
+
+def test_terminal_line_is_rewritten_in_place_and_keeps_the_newest_words():
+    out = io.StringIO()
+    line = LiveLine(out, tty=True, width=30)
+    line.show(StreamUpdate("hello", "wor", 1.0))
+    line.show(StreamUpdate("hello world", "this is a long tentative tail", 2.0))
+    frames = out.getvalue().split("\r\x1b[2K")[1:]
+    assert len(frames) == 2 and "\n" not in out.getvalue()
+    assert frames[0] == "… hello \x1b[2mwor\x1b[0m"
+    visible = frames[1].replace("\x1b[2m", "").replace("\x1b[0m", "")
+    assert len(visible) <= 30 and visible.endswith("long tentative tail")
+    line.clear()
+    assert out.getvalue().endswith("\r\x1b[2K")
+
+
+def test_plain_output_gets_a_line_each_time_the_committed_text_grows():
+    out = io.StringIO()
+    line = LiveLine(out, tty=False)
+    for update in (StreamUpdate("", "go", 0.5), StreamUpdate("go", "forward", 1.0),
+                   StreamUpdate("go", "forward ten", 1.3), StreamUpdate("go forward", "ten", 1.6)):
+        line.show(update)
+    line.clear()
+    assert out.getvalue() == "… go\n… go forward\n"
+
+
+@pytest.mark.slow
+def test_live_session_shows_text_while_recording_and_prints_the_final_text():
+    from tests import _pulse
+    from tests.dictation.test_session import Driver, Transcript, wer
+    from voiceflow.capture.recorder import Recorder
+    from voiceflow.dictation.session import run_dictation
+
+    pulse = _pulse.server_or_skip()
+    transcriber = _pulse.transcriber_or_skip()
+    log = Transcript()
+    driver = Driver(pulse, [("sleep", 0.5), "enter", ("play", SAMPLE), ("sleep", 0.3), "enter", ("sleep", 0.5)])
+    before = set(threading.enumerate())
+    driver.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), transcriber, stdin_fd=driver.read_fd,
+                             out=log, err=log, live=LiveDictation(transcriber, log, tty=False))
+    finally:
+        driver.join()
+        os.close(driver.read_fd)
+    assert driver.error is None and code == 0
+    time.sleep(0.2)
+    assert set(threading.enumerate()) <= before, "a thread was left behind"
+    lines = log.getvalue().splitlines()
+    live = [line for line in lines if line.startswith("… ")]
+    final = [line for line in lines if not line.startswith(("voiceflow dictate:", "●", "■", "(", "… "))]
+    assert live, lines  # text appeared before the key was released
+    stopped = next(i for i, line in enumerate(lines) if line.startswith("■"))
+    assert lines.index(live[0]) < stopped
+    assert len(final) == 1, lines  # the live line was a preview: the final text is the whole utterance's
+    reference = SAMPLE.with_suffix(".txt").read_text()
+    assert wer(reference, final[0]) <= 0.15, final
