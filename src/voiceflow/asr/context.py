@@ -59,7 +59,10 @@ normalises a window to its loudest frames, and speech 20 dB (10x in amplitude) u
 speaker's level is beyond phrase-to-phrase variation (about +-6 dB); the decoder can take it
 for background."""
 MIN_QUIET_PASSAGE_S = 1.0
-"""A quiet region shorter than this (a breath, a click, a soft syllable) is not checked."""
+"""A quiet region shorter than this (a breath, a click, a soft syllable, a word of speech in the
+background) is not checked by any coverage rule: the window's decode heard it at its true level
+and leaving it out was the decoder's judgement, which only a passage long enough to hold a phrase
+overrules (another talker's half-second in a close-talk microphone is not the speaker's)."""
 MAX_WORD_SPEECH_S = 1.5
 """More speech than one word is spoken in, even drawn out (~1 s): an aligned word spanning more
 of the speech the VAD found has other words missing under it."""

@@ -341,7 +341,8 @@ class Transcriber:
         loudest region), when more than ``UNCOVERED_SPEECH_S`` of it lies under no segment
         (the decoder stopped early even after the ladder), or when the text over it (the whole
         chunk's, without timestamps) has far fewer words than its speech holds
-        (``under_accounts``).  Each suspect region is decoded on its own --
+        (``under_accounts``) -- unless it is quiet and shorter than a quiet passage
+        (``MIN_QUIET_PASSAGE_S``).  Each suspect region is decoded on its own --
         Whisper then normalises the log-mel to *its* level -- and a confident result whose words
         are not already in the text (``accounted_fraction``) is merged in time order.  Without
         timestamps the chunk is one segment: missing regions all after (before) the accounted
@@ -366,7 +367,14 @@ class Transcriber:
                     suspects.update(inside)
         elif ctx.under_accounts(sum(len(words(seg.text)) for seg in segments), speech_seconds(regions)):
             suspects.update(range(len(regions)))
-        suspects = {i for i in suspects if long_enough[i]}
+        # a short quiet region is a breath, a soft syllable or speech in the background, which the
+        # window's decode heard at its true level and left out as Whisper's training taught it:
+        # only a quiet *passage* (``MIN_QUIET_PASSAGE_S``) overrules that, whatever flagged it
+        brief_and_quiet = [
+            b - a < ctx.MIN_QUIET_PASSAGE_S and levels[i] <= loudest - ctx.QUIET_REGION_DB
+            for i, (a, b) in enumerate(regions)
+        ]
+        suspects = {i for i in suspects if long_enough[i] and not brief_and_quiet[i]}
         if not suspects:
             return segments
         text_words = words(" ".join(seg.text for seg in segments))
@@ -383,7 +391,7 @@ class Transcriber:
         added = [seg for i in missing for seg in alone[i]]
         if aligned and segments and words("".join(w.text for w in aligned)) == text_words:
             # (the aligned words are the segments' text unless a loop was collapsed out of it)
-            return _merge_by_words(segments, aligned, [(regions[i], alone[i]) for i in missing])
+            return _merge_by_words(segments, aligned, [(regions[i], alone[i]) for i in missing], regions)
         if timestamps:
             return sorted(segments + added, key=lambda seg: seg.start)
         accounted = [i for i in range(len(regions)) if i not in missing and long_enough[i]]
@@ -392,7 +400,7 @@ class Transcriber:
         if max(missing) < min(accounted):
             return added + segments
         for i in range(len(regions)):  # interleaved: the text cannot be split by time
-            if i not in alone and long_enough[i]:
+            if i not in alone and long_enough[i] and not brief_and_quiet[i]:
                 alone[i] = self._decode_region(decoder, chunk, regions[i], prompt, clock)
         rebuilt = [seg for i in sorted(alone) for seg in alone[i]]
         return rebuilt if len(words(" ".join(s.text for s in rebuilt))) > len(text_words) else segments
@@ -591,14 +599,20 @@ REGION_MARGIN_S = 0.1
 """Audio kept either side of a speech region decoded on its own (the VAD trims soft edges)."""
 
 
-def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> list[Segment]:
+def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list,
+                    regions: list[tuple[float, float]] = ()) -> list[Segment]:
     """``segments``' text re-cut around inserted regions, in time order.
 
     ``aligned``: the word spans of ``segments``' text in order (``WindowResult.words``);
     ``inserts``: ``(region, region_segments)`` pairs.  A word goes before a region when it ends
     by the region's start (an aligned word stretched over left-out speech ends after it);
-    punctuation stays with the word before it."""
+    punctuation stays with the word before it.  A word ends at the latest where its segment
+    ends: the alignment can stretch the last word of a segment over a long pause, but the
+    decoder's own timestamp closed the segment there.  The text's last word, which no later word
+    can take audio from, ends at the latest with the first speech region (``regions``, seconds)
+    it spans."""
     template = segments[0]
+    ends = _word_ends(segments, aligned, regions)
     pieces: list[Segment] = []
     pending: list = []
 
@@ -609,9 +623,9 @@ def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> l
         pending.clear()
 
     queue = sorted(inserts, key=lambda item: item[0][0])
-    for word in aligned:
+    for word, end in zip(aligned, ends):
         attached = not any(ch.isalnum() for ch in word.text)  # punctuation stays with its word
-        while queue and not attached and word.end > queue[0][0][0] + 0.05:
+        while queue and not attached and end > queue[0][0][0] + 0.05:
             flush()
             pieces.extend(queue.pop(0)[1])
         pending.append(word)
@@ -619,6 +633,27 @@ def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> l
     for _, found in queue:
         pieces.extend(found)
     return pieces
+
+
+def _word_ends(segments: list[Segment], aligned: tuple, regions: list[tuple[float, float]]) -> list[float]:
+    """Each aligned word's end, at most the end of the segment whose text holds it (words are
+    counted as ``words`` counts them; ``aligned``'s words are ``segments``' words in order); the
+    last word's at most the end of the first speech region it spans (DTW gives the audio after
+    the text's last sound to its last word)."""
+    limits = [seg.end for seg in segments for _ in words(seg.text)]
+    ends: list[float] = []
+    seen = 0
+    for word in aligned:
+        seen += len(words(word.text))
+        k = min(max(seen - 1, 0), len(limits) - 1)
+        ends.append(min(word.end, limits[k]) if limits else word.end)
+    last = max((k for k, word in enumerate(aligned) if words(word.text)), default=None)
+    if last is not None:
+        word = aligned[last]
+        spanned = [b for a, b in regions if a < word.end and b > word.start]
+        if spanned:
+            ends[last] = min(ends[last], spanned[0])
+    return ends
 
 
 def _level_db(chunk: np.ndarray, region: tuple[float, float]) -> float:
