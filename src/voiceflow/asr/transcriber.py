@@ -341,12 +341,13 @@ class Transcriber:
         loudest region), when more than ``UNCOVERED_SPEECH_S`` of it lies under no segment
         (the decoder stopped early even after the ladder), or when the text over it (the whole
         chunk's, without timestamps) has far fewer words than its speech holds
-        (``under_accounts``) -- unless it is quiet and shorter than a quiet passage
-        (``MIN_QUIET_PASSAGE_S``).  Each suspect region is decoded on its own --
-        Whisper then normalises the log-mel to *its* level -- and a confident result whose words
-        are not already in the text (``accounted_fraction``) is merged in time order.  Without
-        timestamps the chunk is one segment: missing regions all after (before) the accounted
-        ones are appended (prepended); interleaved ones make every region be decoded alone."""
+        (``under_accounts``) -- unless it is quiet and its quiet passage is shorter than
+        ``MIN_QUIET_PASSAGE_S`` (``brief_quiet_regions``).  Each suspect region is decoded on its
+        own -- Whisper then normalises the log-mel to *its* level -- and a confident result whose
+        words are not already in the text (``accounted_fraction``) is merged in time order.
+        Without timestamps the chunk is one segment: missing regions all after (before) the
+        accounted ones are appended (prepended); interleaved ones make every region be decoded
+        alone."""
         ctx = _asr_context
         if len(regions) < 2:  # decoding the only region alone would decode the same audio again
             return segments
@@ -370,10 +371,8 @@ class Transcriber:
         # a short quiet region is a breath, a soft syllable or speech in the background, which the
         # window's decode heard at its true level and left out as Whisper's training taught it:
         # only a quiet *passage* (``MIN_QUIET_PASSAGE_S``) overrules that, whatever flagged it
-        brief_and_quiet = [
-            b - a < ctx.MIN_QUIET_PASSAGE_S and levels[i] <= loudest - ctx.QUIET_REGION_DB
-            for i, (a, b) in enumerate(regions)
-        ]
+        quiet = [level <= loudest - ctx.QUIET_REGION_DB for level in levels]
+        brief_and_quiet = ctx.brief_quiet_regions(regions, quiet)
         suspects = {i for i in suspects if long_enough[i] and not brief_and_quiet[i]}
         if not suspects:
             return segments
