@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voiceflow.asr.context import (
+    brief_quiet_regions,
     FULL_FRAMES,
     accounted_fraction,
     unaccounted_regions,
@@ -146,3 +147,13 @@ def test_accounted_fraction_hears_the_same_sounds_in_other_words():
     assert accounted_fraction("he was not an ill disposed young man".split(), "go forward ten meters".split(), 3) < 0.1
     assert accounted_fraction([], text) == 1.0
     assert accounted_fraction("a b".split(), "a b".split()) == 1.0
+
+
+def test_a_quiet_passage_is_its_quiet_regions_joined_across_pauses_inside_a_phrase():
+    # another talker's 0.7 s, alone between long pauses: brief
+    assert brief_quiet_regions([(0.0, 5.0), (9.2, 9.9), (12.3, 12.6)], [False, True, True]) == [False, True, True]
+    # a quiet phrase the VAD split at a soft syllable: 0.6 s + 0.35 s pause + 1.5 s is one passage
+    assert brief_quiet_regions([(0.0, 9.6), (10.4, 11.0), (11.35, 12.85)], [False, True, True]) == [False, False, False]
+    # a loud region between two quiet ones separates them
+    assert brief_quiet_regions([(1.0, 1.6), (1.8, 2.0), (2.2, 2.8)], [True, False, True]) == [True, False, True]
+    assert brief_quiet_regions([], []) == []

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voiceflow.asr.text import Loop, collapse_loops, compression_ratio, find_loop, repetitions_reproduced, respell_hotwords, words
+from voiceflow.asr.text import (
+    Loop,
+    collapse_loops,
+    compression_ratio,
+    ends_mid_sentence,
+    find_loop,
+    repetitions_reproduced,
+    respell_hotwords,
+    words,
+)
 
 
 def test_words_normalise_case_and_punctuation():
@@ -108,3 +117,14 @@ def test_a_repetition_is_reproduced_only_when_the_other_decode_repeats_the_same_
     assert not repetitions_reproduced("go on go on go on", "go on go on")  # 2-word phrase: needs 3
     assert not repetitions_reproduced("no repetition here", "no repetition here")
     assert not repetitions_reproduced("very very very very good, no no no no", "very very very very good, no")
+
+
+@pytest.mark.parametrize("text", ["Go forward ten meters.", " Is it?", "Stop!", 'He said "go."', "(Laughs.)",
+                                  "Wait\u2026", "With menus...", "", "  ", "..."])
+def test_a_closed_sentence_or_no_words_is_not_mid_sentence(text):
+    assert not ends_mid_sentence(text)
+
+
+@pytest.mark.parametrize("text", [" could lag behind by 25-30", "that you", "Mm-hmm", "the end,", 'he said "go"'])
+def test_text_without_a_sentence_end_after_its_last_word_is_mid_sentence(text):
+    assert ends_mid_sentence(text)

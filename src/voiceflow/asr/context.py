@@ -59,7 +59,16 @@ normalises a window to its loudest frames, and speech 20 dB (10x in amplitude) u
 speaker's level is beyond phrase-to-phrase variation (about +-6 dB); the decoder can take it
 for background."""
 MIN_QUIET_PASSAGE_S = 1.0
-"""A quiet region shorter than this (a breath, a click, a soft syllable) is not checked."""
+"""A quiet passage (quiet regions joined across ``QUIET_PHRASE_PAUSE_S``) shorter than this (a
+breath, a click, a soft syllable, a word of speech in the background) is not checked by any
+coverage rule, and a single quiet region shorter than this not by the quiet-passage rule: the
+window's decode heard it at its true level and leaving it out was the decoder's judgement,
+which only a passage long enough to hold a phrase overrules (another talker's half-second in a
+close-talk microphone is not the speaker's)."""
+QUIET_PHRASE_PAUSE_S = 0.5
+"""Quiet regions this close together are one passage: pauses inside a phrase are shorter (the
+voice-activity detector splits a quiet phrase at its softest syllables), a pause between
+phrases or between one talker's turns is longer."""
 MAX_WORD_SPEECH_S = 1.5
 """More speech than one word is spoken in, even drawn out (~1 s): an aligned word spanning more
 of the speech the VAD found has other words missing under it."""
@@ -149,6 +158,25 @@ def unaccounted_regions(regions: list[tuple[float, float]], words: "tuple | list
         if sum(held) > MAX_WORD_SPEECH_S:
             found.update(i for i, h in enumerate(held) if h > 0)
     return found
+
+
+def brief_quiet_regions(regions: list[tuple[float, float]], quiet: list[bool]) -> list[bool]:
+    """For each of the speech ``regions`` (seconds, in order), whether it is quiet (``quiet``)
+    and its passage -- it and the quiet regions next to it, joined across pauses up to
+    ``QUIET_PHRASE_PAUSE_S`` -- spans less than ``MIN_QUIET_PASSAGE_S``."""
+    brief = [False] * len(regions)
+    i = 0
+    while i < len(regions):
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(regions) and quiet[j + 1] and regions[j + 1][0] - regions[j][1] <= QUIET_PHRASE_PAUSE_S:
+            j += 1
+        if regions[j][1] - regions[i][0] < MIN_QUIET_PASSAGE_S:
+            brief[i : j + 1] = [True] * (j + 1 - i)
+        i = j + 1
+    return brief
 
 
 def accounted_fraction(region_words: list[str], text_words: list[str], min_run: int = 1) -> float:

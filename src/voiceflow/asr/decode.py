@@ -18,7 +18,7 @@ import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
-from voiceflow.asr.text import compression_ratio, find_loop
+from voiceflow.asr.text import compression_ratio, ends_mid_sentence, find_loop
 
 TIME_PRECISION = 0.02  # seconds per timestamp token
 MAX_LENGTH = 448  # Whisper's decoder context
@@ -66,7 +66,12 @@ class DecodeOptions:
     compression_ratio_threshold: float
     beam_below_logprob: float | None = None
     """Greedy first; beam search only when the greedy text's average log-probability is below
-    this (or it is repetitive).  None: always beam search."""
+    this, it is repetitive, or it stops mid-sentence (``ends_mid_sentence``, only with
+    ``beam_if_unfinished``).  None: always beam search."""
+    beam_if_unfinished: bool = True
+    """The window ends where the speaker stopped (not at a cut at a pause inside longer audio,
+    where the sentence goes on in the next window): an unfinished greedy text is then a reason
+    for the beam."""
 
 
 def is_silent(no_speech_prob: float, avg_logprob: float, thresholds: Any) -> bool:
@@ -151,7 +156,10 @@ class WindowDecoder:
                 beam_size=1 if greedy_first else options.beam_size,
             )
             text, hit_budget, repetitive = self._inspect(tokens, budget, options, speech_s)
-            if greedy_first and (repetitive or avg_logprob < options.beam_below_logprob):
+            if greedy_first and (repetitive or avg_logprob < options.beam_below_logprob
+                                 or (options.beam_if_unfinished and ends_mid_sentence(text))):
+                # greedy commits to one token a step: an end-of-text right after an unfinished
+                # sentence is where it stops early; the beam weighs finishing it
                 tokens, avg_logprob, no_speech_prob = self._generate(
                     encoder_output, prompt, options, temperature, max_length, beam_size=options.beam_size
                 )

@@ -11,6 +11,7 @@ repeat differing only in case or punctuation still counts.
 * :func:`compression_ratio` is Whisper's own gzip test (looping text compresses too well).
 * :func:`collapse_loops` keeps one copy of every looped phrase (applied to final text).
 * :func:`respell_hotwords` writes the caller's hotwords as the caller spells them.
+* :func:`ends_mid_sentence` tells a text that stops before its sentence ends.
 """
 
 from __future__ import annotations
@@ -38,6 +39,22 @@ class Loop(NamedTuple):
 def words(text: str) -> list[str]:
     """Lower-cased words of ``text`` (punctuation dropped; apostrophes kept inside words)."""
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+SENTENCE_END = ".?!\u2026"
+"""Whisper's English transcripts close every sentence with one of these (quotes and brackets
+after it aside)."""
+
+
+def ends_mid_sentence(text: str) -> bool:
+    """True when ``text`` has words and does not end a sentence (no ``SENTENCE_END`` after its
+    last word): Whisper, trained on punctuated transcripts, closes the text of a complete
+    utterance, so a decode that stops without doing so may have stopped before the speech did
+    ("... lag behind by 25-30" for "... by 25 to 30 years.")."""
+    if not words(text):
+        return False
+    tail = text.rstrip().rstrip("\"'\u201d\u2019)]")
+    return not tail.endswith(tuple(SENTENCE_END))
 
 
 def _min_repeats(period: int) -> int:

@@ -296,7 +296,8 @@ class Transcriber:
 
             def transcribe_chunk(i: int) -> list[Segment]:
                 lo, hi = spans[i]
-                return self._transcribe_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i])
+                return self._transcribe_chunk(decoder, samples[lo:hi], prompt_tokens, clocks[i],
+                                              ends_utterance=i == len(spans) - 1)
 
             parallel = min(self.config.asr.workers, len(spans))
             if parallel > 1:  # chunks are independent: one per CTranslate2 replica, longest first
@@ -327,19 +328,21 @@ class Transcriber:
         )
 
     def _transcribe_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, prompt: list[int],
-                          clock: "_Clock") -> list[Segment]:
+                          clock: "_Clock", *, ends_utterance: bool = True) -> list[Segment]:
         """Segments of one chunk (times from the chunk start); [] when the VAD finds no speech.
 
         The chunk is decoded whole (:meth:`_decode_chunk`), then every speech region the text
         does not account for is decoded on its own and merged in time order
-        (:meth:`_account_for_speech`)."""
+        (:meth:`_account_for_speech`).  ``ends_utterance``: the chunk ends where the speaker
+        stopped (the last chunk of the audio; False for a chunk cut at a pause)."""
         regions = self._vad.speech_regions(chunk)
         if not regions:
             return []
         speech_s = speech_seconds(regions)
         length = len(chunk) / SAMPLE_RATE
         align = len(regions) > 1 and length >= _asr_context.ALIGN_MIN_S
-        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s, align=align)
+        result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s, align=align,
+                                    ends_utterance=ends_utterance)
         segments = self._accept(result, offset=0.0, length=length, speech_s=speech_s)
         return self._account_for_speech(decoder, chunk, regions, segments, prompt, clock, result.words)
 
@@ -355,11 +358,13 @@ class Transcriber:
         loudest region), when more than ``UNCOVERED_SPEECH_S`` of it lies under no segment
         (the decoder stopped early even after the ladder), or when the text over it (the whole
         chunk's, without timestamps) has far fewer words than its speech holds
-        (``under_accounts``).  Each suspect region is decoded on its own --
-        Whisper then normalises the log-mel to *its* level -- and a confident result whose words
-        are not already in the text (``accounted_fraction``) is merged in time order.  Without
-        timestamps the chunk is one segment: missing regions all after (before) the accounted
-        ones are appended (prepended); interleaved ones make every region be decoded alone."""
+        (``under_accounts``) -- unless it is quiet and its quiet passage is shorter than
+        ``MIN_QUIET_PASSAGE_S`` (``brief_quiet_regions``).  Each suspect region is decoded on its
+        own -- Whisper then normalises the log-mel to *its* level -- and a confident result whose
+        words are not already in the text (``accounted_fraction``) is merged in time order.
+        Without timestamps the chunk is one segment: missing regions all after (before) the
+        accounted ones are appended (prepended); interleaved ones make every region be decoded
+        alone."""
         ctx = _asr_context
         if len(regions) < 2:  # decoding the only region alone would decode the same audio again
             return segments
@@ -380,7 +385,12 @@ class Transcriber:
                     suspects.update(inside)
         elif ctx.under_accounts(sum(len(words(seg.text)) for seg in segments), speech_seconds(regions)):
             suspects.update(range(len(regions)))
-        suspects = {i for i in suspects if long_enough[i]}
+        # a short quiet region is a breath, a soft syllable or speech in the background, which the
+        # window's decode heard at its true level and left out as Whisper's training taught it:
+        # only a quiet *passage* (``MIN_QUIET_PASSAGE_S``) overrules that, whatever flagged it
+        quiet = [level <= loudest - ctx.QUIET_REGION_DB for level in levels]
+        brief_and_quiet = ctx.brief_quiet_regions(regions, quiet)
+        suspects = {i for i in suspects if long_enough[i] and not brief_and_quiet[i]}
         if not suspects:
             return segments
         text_words = words(" ".join(seg.text for seg in segments))
@@ -397,7 +407,7 @@ class Transcriber:
         added = [seg for i in missing for seg in alone[i]]
         if aligned and segments and words("".join(w.text for w in aligned)) == text_words:
             # (the aligned words are the segments' text unless a loop was collapsed out of it)
-            return _merge_by_words(segments, aligned, [(regions[i], alone[i]) for i in missing])
+            return _merge_by_words(segments, aligned, [(regions[i], alone[i]) for i in missing], regions)
         if timestamps:
             return sorted(segments + added, key=lambda seg: seg.start)
         accounted = [i for i in range(len(regions)) if i not in missing and long_enough[i]]
@@ -406,7 +416,7 @@ class Transcriber:
         if max(missing) < min(accounted):
             return added + segments
         for i in range(len(regions)):  # interleaved: the text cannot be split by time
-            if i not in alone and long_enough[i]:
+            if i not in alone and long_enough[i] and not brief_and_quiet[i]:
                 alone[i] = self._decode_region(decoder, chunk, regions[i], prompt, clock)
         rebuilt = [seg for i in sorted(alone) for seg in alone[i]]
         return rebuilt if len(words(" ".join(s.text for s in rebuilt))) > len(text_words) else segments
@@ -425,22 +435,23 @@ class Transcriber:
         start = lo / SAMPLE_RATE
         speech_s = region[1] - region[0]
         result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s,
-                                    context="adaptive")
+                                    context="adaptive", ends_utterance=False)
         if result.avg_logprob < asr.log_prob_threshold or result.no_speech_prob > asr.no_speech_threshold:
             return []
         return self._accept(result, offset=start, length=(hi - lo) / SAMPLE_RATE, speech_s=speech_s)
 
     def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
                       clock: "_Clock", speech_s: float | None = None, *, align: bool = False,
-                      context: str | None = None) -> WindowResult:
+                      context: str | None = None, ends_utterance: bool = True) -> WindowResult:
         """Decode one chunk (at most ``max_chunk_s``) as the mode says: the adaptive ladder
         (short window, then ``retry_pad_s``, then the full window, each rung only when the one
         before is judged wrong), the full window, or both.
 
         ``speech_end``: seconds into ``chunk`` where the VAD heard its speech end; ``speech_s``:
         seconds of speech it found in ``chunk`` (None: unknown); ``align``: time the words of
-        the result (``WindowResult.words``); ``context``: overrides the mode's context policy.
-        Thread-safe (no state kept);
+        the result (``WindowResult.words``); ``context``: overrides the mode's context policy;
+        ``ends_utterance``: the chunk ends where the speaker stopped, not at a cut at a pause
+        (``DecodeOptions.beam_if_unfinished``).  Thread-safe (no state kept);
         this is the entry point for decoding any window of audio with ``prompt``'s
         previous-context text (:meth:`WindowDecoder.prompt`)."""
         asr = self.config.asr
@@ -458,7 +469,8 @@ class Transcriber:
         mel = silence_padded_log_mel(chunk, full_frames, self._n_mels)
         clock.features += time.perf_counter() - t0
         options = self._options(
-            _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2)
+            _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2),
+            ends_utterance=ends_utterance,
         )
 
         def decode(frames: int) -> WindowResult:
@@ -554,8 +566,9 @@ class Transcriber:
             1.0,
         )
 
-    def _options(self, budget: int) -> DecodeOptions:
-        """This transcriber's decoding settings for a window allowed ``budget`` new tokens."""
+    def _options(self, budget: int, ends_utterance: bool = True) -> DecodeOptions:
+        """This transcriber's decoding settings for a window allowed ``budget`` new tokens
+        (``ends_utterance``: see :meth:`_decode_chunk`)."""
         asr = self.config.asr
         return DecodeOptions(
             beam_size=asr.beam_size,
@@ -566,6 +579,7 @@ class Transcriber:
             no_speech_threshold=asr.no_speech_threshold,
             compression_ratio_threshold=asr.compression_ratio_threshold,
             beam_below_logprob=asr.beam_below_logprob,
+            beam_if_unfinished=ends_utterance,
         )
 
     def _turn(self):
@@ -605,14 +619,20 @@ REGION_MARGIN_S = 0.1
 """Audio kept either side of a speech region decoded on its own (the VAD trims soft edges)."""
 
 
-def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> list[Segment]:
+def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list,
+                    regions: list[tuple[float, float]] = ()) -> list[Segment]:
     """``segments``' text re-cut around inserted regions, in time order.
 
     ``aligned``: the word spans of ``segments``' text in order (``WindowResult.words``);
     ``inserts``: ``(region, region_segments)`` pairs.  A word goes before a region when it ends
     by the region's start (an aligned word stretched over left-out speech ends after it);
-    punctuation stays with the word before it."""
+    punctuation stays with the word before it.  A word ends at the latest where its segment
+    ends: the alignment can stretch the last word of a segment over a long pause, but the
+    decoder's own timestamp closed the segment there.  The text's last word, which no later word
+    can take audio from, ends at the latest with the first speech region (``regions``, seconds)
+    it spans."""
     template = segments[0]
+    ends = _word_ends(segments, aligned, regions)
     pieces: list[Segment] = []
     pending: list = []
 
@@ -623,9 +643,9 @@ def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> l
         pending.clear()
 
     queue = sorted(inserts, key=lambda item: item[0][0])
-    for word in aligned:
+    for word, end in zip(aligned, ends):
         attached = not any(ch.isalnum() for ch in word.text)  # punctuation stays with its word
-        while queue and not attached and word.end > queue[0][0][0] + 0.05:
+        while queue and not attached and end > queue[0][0][0] + 0.05:
             flush()
             pieces.extend(queue.pop(0)[1])
         pending.append(word)
@@ -633,6 +653,27 @@ def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list) -> l
     for _, found in queue:
         pieces.extend(found)
     return pieces
+
+
+def _word_ends(segments: list[Segment], aligned: tuple, regions: list[tuple[float, float]]) -> list[float]:
+    """Each aligned word's end, at most the end of the segment whose text holds it (words are
+    counted as ``words`` counts them; ``aligned``'s words are ``segments``' words in order); the
+    last word's at most the end of the first speech region it spans (DTW gives the audio after
+    the text's last sound to its last word)."""
+    limits = [seg.end for seg in segments for _ in words(seg.text)]
+    ends: list[float] = []
+    seen = 0
+    for word in aligned:
+        seen += len(words(word.text))
+        k = min(max(seen - 1, 0), len(limits) - 1)
+        ends.append(min(word.end, limits[k]) if limits else word.end)
+    last = max((k for k, word in enumerate(aligned) if words(word.text)), default=None)
+    if last is not None:
+        word = aligned[last]
+        spanned = [b for a, b in regions if a < word.end and b > word.start]
+        if spanned:
+            ends[last] = min(ends[last], spanned[0])
+    return ends
 
 
 def _level_db(chunk: np.ndarray, region: tuple[float, float]) -> float:
