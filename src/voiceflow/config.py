@@ -29,7 +29,8 @@ class AsrConfig:
     """Beam width of the first (temperature 0) decode; 1 = greedy."""
     beam_below_logprob: float | None = -0.5
     """Greedy first, beam search only when the greedy text's average token log-probability is
-    below this (or the text is repetitive); ``None``: always beam search."""
+    below this, the text is repetitive, or it stops mid-sentence where the speaker stopped (the
+    audio's last chunk); ``None``: always beam search."""
     context: ContextPolicy = "adaptive"
     """``"adaptive"``: encode only the utterance plus ``context_pad_s`` of silence (falls back to
     the full window when the decode looks wrong); ``"full"``: always Whisper's 30 s window;
