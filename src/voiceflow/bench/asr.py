@@ -31,7 +31,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 PLAIN = "plain"
 PLAIN_1T = "plain-1thread"
@@ -83,18 +83,21 @@ def find_clips(corpus: Path) -> list[tuple[str, Path, str]]:
 
 
 # --- the worker process -------------------------------------------------------------------------
-def _load_engine(config: str):
-    """A function ``audio -> text`` for ``config`` (warm)."""
-    if config in (PLAIN, PLAIN_1T):
-        from faster_whisper import WhisperModel
+def load_engine(config: str):
+    """A function ``audio -> text`` for ``config``: a voiceflow mode, or plain faster-whisper as
+    its README shows for CPU (``plain``; ``plain-1thread`` with one thread; ``plain-batched``
+    through its ``BatchedInferencePipeline``), ``transcribe(audio, beam_size=5)``."""
+    if config.startswith("plain"):
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         from voiceflow.asr.models import resolve_model
 
         kwargs = {"cpu_threads": 1} if config == PLAIN_1T else {}
         model = WhisperModel(resolve_model("tiny.en"), device="cpu", compute_type="int8", **kwargs)
+        engine = BatchedInferencePipeline(model) if config == "plain-batched" else model
 
         def plain(audio):
-            segments, _ = model.transcribe(audio, beam_size=5)
+            segments, _ = engine.transcribe(audio, beam_size=5)
             return "".join(s.text for s in segments).strip()
 
         return plain
@@ -104,16 +107,13 @@ def _load_engine(config: str):
     return lambda audio: transcriber.transcribe(audio).text
 
 
-def _worker(config: str, corpus: Path) -> int:
-    """Serve ``<index>`` lines on stdin with ``{"text", "seconds"}`` JSON lines on stdout."""
+def serve(engine: Callable[[Any], str], audio: Sequence[Any], warm: Any) -> int:
+    """The worker loop: one untimed call on ``warm``, then ``{"ready": true}``; each ``<index>``
+    line on stdin is answered with ``{"text", "seconds"}`` for ``audio[index]`` on stdout, until
+    ``quit`` or end of input; last, ``{"peak_rss_mib"}``."""
     import resource
 
-    from faster_whisper import decode_audio
-
-    clips = find_clips(corpus)
-    audio = [decode_audio(str(path), sampling_rate=16000) for _, path, _ in clips]
-    engine = _load_engine(config)
-    engine(audio[0])  # warm: both plain and the modes get one untimed call
+    engine(warm)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         line = line.strip()
@@ -127,6 +127,16 @@ def _worker(config: str, corpus: Path) -> int:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"peak_rss_mib": peak_mib}), flush=True)
     return 0
+
+
+def _worker(config: str, corpus: Path) -> int:
+    """Serve the corpus clips to the driver (:func:`serve`); both plain and the modes get one
+    untimed call on the first clip."""
+    from faster_whisper import decode_audio
+
+    clips = find_clips(corpus)
+    audio = [decode_audio(str(path), sampling_rate=16000) for _, path, _ in clips]
+    return serve(load_engine(config), audio, warm=audio[0])
 
 
 _COLD = r"""

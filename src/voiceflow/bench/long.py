@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from voiceflow.bench.asr import MODES, SETTLE_S, corpus_wer, find_clips, normalise
+from voiceflow.bench.asr import MODES, SETTLE_S, corpus_wer, find_clips, load_engine, normalise, serve
 
 PLAIN = "plain"
 PLAIN_BATCHED = "plain-batched"
@@ -112,46 +112,12 @@ def clip_recall(file: LongFile, text: str) -> list[float]:
 
 
 # --- the worker process -----------------------------------------------------------------------
-def _load_engine(config: str):
-    """``audio -> text`` for ``config``, warm."""
-    if config in (PLAIN, PLAIN_BATCHED):
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
-
-        from voiceflow.asr.models import resolve_model
-
-        model = WhisperModel(resolve_model("tiny.en"), device="cpu", compute_type="int8")
-        engine = BatchedInferencePipeline(model) if config == PLAIN_BATCHED else model
-
-        def plain(audio):
-            segments, _ = engine.transcribe(audio, beam_size=5)
-            return "".join(s.text for s in segments).strip()
-
-        return plain
-    from voiceflow.asr.transcriber import Transcriber
-
-    transcriber = Transcriber(mode=config)
-    return lambda audio: transcriber.transcribe(audio).text
-
-
 def _worker(config: str, folder: Path) -> int:
-    """Serve ``<index>`` lines on stdin (file ``<index>.npy`` in ``folder``) with
-    ``{"text", "seconds"}`` JSON lines on stdout."""
-    import resource
-
+    """Serve the long files (``<index>.npy`` in ``folder``) to the driver (:func:`serve`); every
+    configuration gets one untimed call on the first 20 s."""
     paths = sorted(folder.glob("*.npy"), key=lambda p: int(p.stem))
     audio = [np.load(p) for p in paths]
-    engine = _load_engine(config)
-    engine(audio[0][: 20 * RATE])  # warm: one untimed call for every configuration
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        if line.strip() == "quit":
-            break
-        i = int(line)
-        started = time.perf_counter()
-        text = engine(audio[i])
-        print(json.dumps({"text": text, "seconds": time.perf_counter() - started}), flush=True)
-    print(json.dumps({"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
-    return 0
+    return serve(load_engine(config), audio, warm=audio[0][: 20 * RATE])
 
 
 # --- the driver -------------------------------------------------------------------------------
