@@ -256,6 +256,8 @@ def run_dictation(
             if name == "cancel":
                 if recording:
                     recorder.cancel()
+                    if live:
+                        live.cancel()
                     recording, stop_at = False, None
                     status("(cancelled: the utterance was discarded)")
                 return
