@@ -249,6 +249,40 @@ def bench_latency(pulse, transcriber, corpus: Path, repeats: int, tail: float = 
     ]
 
 
+def bench_input_lost(tries: int) -> list[str]:
+    """How soon ``Recorder.input_lost`` reports a stream that stopped (PortAudio ended it) and a
+    stream still active that delivers nothing (the rule: no block for ``INPUT_LOST_SECONDS``)."""
+    import voiceflow.capture.recorder as recorder_module
+    import _pulse
+
+    def detect(rec: Recorder, silence: bool) -> float:
+        real = rec._stream
+        started = time.perf_counter()
+        if silence:
+            class SilentButActive:
+                active = True
+                stop, close = real.stop, real.close
+
+            real.stop()
+            rec._stream = SilentButActive()
+        else:
+            real.abort()
+        while not rec.input_lost:
+            time.sleep(0.005)
+        return time.perf_counter() - started
+
+    rows = ["| stream | detected after (median s) | rule (s) |", "|---|---:|---:|"]
+    for silence, name, rule in ((False, "stopped by PortAudio", 0.0),
+                                (True, "active, no blocks", recorder_module.INPUT_LOST_SECONDS)):
+        times = []
+        for _ in range(tries):
+            with Recorder(device=_pulse.INPUT_DEVICE) as rec:
+                time.sleep(0.3)
+                times.append(detect(rec, silence))
+        rows.append(f"| {name} | {statistics.median(times):.3f} | {rule:g} |")
+    return rows
+
+
 def _load(path: Path) -> np.ndarray:
     import _pulse
 
@@ -278,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     with Transcriber() as transcriber:
         print("## Overflows under concurrent ASR load (PulseAudio device, 16 kHz, 512-frame blocks)\n")
         print("\n".join(bench_overflows(pulse, transcriber, corpus, 8 if args.quick else 20)) + "\n")
+        print("## Input lost: detection time (PulseAudio device)\n")
+        print("\n".join(bench_input_lost(1 if args.quick else 3)) + "\n")
         print("## Idle CPU of an open stream\n")
         print("\n".join(bench_idle_cpu(5 if args.quick else 30)) + "\n")
         print("## Release-to-text latency, short utterances (1.8-3.5 s)\n")
