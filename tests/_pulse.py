@@ -141,13 +141,8 @@ class PulseServer:
 
     def stop(self) -> None:
         for proc in (self._reader, self._daemon):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            if proc is not None:
+                terminate(proc)
         if self._daemon is not None:
             self._daemon_rc = self._daemon.returncode
         self._reader = self._daemon = None
@@ -274,3 +269,14 @@ def transcriber_or_skip():
         _transcriber = Transcriber()
         atexit.register(_transcriber.close)
     return _transcriber
+
+
+def terminate(proc: subprocess.Popen) -> None:
+    """End ``proc`` if it still runs: SIGTERM, then SIGKILL after 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -14,6 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests._pulse import terminate
+
 TOOLS = ("Xvfb", "xdotool", "xterm", "xclip")
 
 
@@ -91,13 +93,7 @@ class XServer:
 
     def stop(self) -> None:
         for proc in self._windows + ([self._proc] if self._proc else []):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            terminate(proc)
         self._windows = []
         self._proc = None
 

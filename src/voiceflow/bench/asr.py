@@ -129,6 +129,17 @@ def serve(engine: Callable[[Any], str], audio: Sequence[Any], warm: Any) -> int:
     return 0
 
 
+def stop_workers(workers: dict) -> dict[str, float]:
+    """Send ``quit`` to each worker process (:func:`serve`) and return its peak RSS (MiB)."""
+    peak = {}
+    for config, proc in workers.items():
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        peak[config] = json.loads(proc.stdout.readline())["peak_rss_mib"]
+        proc.wait(timeout=60)
+    return peak
+
+
 def _worker(config: str, corpus: Path) -> int:
     """Serve the corpus clips to the driver (:func:`serve`); both plain and the modes get one
     untimed call on the first clip."""
@@ -253,12 +264,7 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, repe
     for config, count in varied.items():
         if count:
             log(f"{config}: {count} repeated call(s) gave another text (WER uses the first call's)")
-    peak = {}
-    for config, proc in workers.items():
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        peak[config] = json.loads(proc.stdout.readline())["peak_rss_mib"]
-        proc.wait(timeout=60)
+    peak = stop_workers(workers)
     short = [i for i, d in enumerate(durations) if d <= SHORT_S]
     spoken = [p for (_, p, _), d in zip(clips, durations) if d >= 2.0] or [p for _, p, _ in clips]
     cold_clip = min(spoken, key=lambda p: p.stat().st_size)  # the smallest clip of 2 s or more

@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from voiceflow.bench.asr import MODES, SETTLE_S, corpus_wer, find_clips, load_engine, normalise, serve
+from voiceflow.bench.asr import MODES, SETTLE_S, corpus_wer, find_clips, load_engine, normalise, serve, stop_workers
 
 PLAIN = "plain"
 PLAIN_BATCHED = "plain-batched"
@@ -162,12 +162,7 @@ def run_long_benchmark(corpus: Path, configs: Sequence[str] = LONG_CONFIGS, orde
                 texts[config][i], seconds[config][i] = reply["text"], reply["seconds"]
                 log(f"  {f.name} {config}: {reply['seconds']:.1f} s")
                 time.sleep(SETTLE_S)
-        peak = {}
-        for config, proc in workers.items():
-            proc.stdin.write("quit\n")
-            proc.stdin.flush()
-            peak[config] = json.loads(proc.stdout.readline())["peak_rss_mib"]
-            proc.wait(timeout=60)
+        peak = stop_workers(workers)
     audio_s = sum(len(f.audio) for f in files) / RATE
     recalls = {c: [clip_recall(f, texts[c][i]) for i, f in enumerate(files)] for c in configs}
     rows = []
