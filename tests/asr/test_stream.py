@@ -11,7 +11,10 @@ import pytest
 
 import voiceflow
 from voiceflow.asr import stream as stream_mod
-from voiceflow.asr.stream import StreamUpdate, TranscriptStream, _after_prefix, _common_prefix, _echo
+from voiceflow.asr.decode import RawSegment
+from voiceflow.asr.stream import (
+    StreamUpdate, TranscriptStream, _after_prefix, _common_prefix, _echo, _sure_words, _word_scores,
+)
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
 from voiceflow.bench.asr import corpus_wer
@@ -62,6 +65,34 @@ def test_an_echo_of_the_committed_end_is_removed():
     assert _echo(committed, "The invention of the art of printing.".split()) == 7
     assert _echo(committed, "and then".split()) == 0
     assert _echo(committed, "printing. again".split()) == 0  # shorter than three words: speech may do that
+
+
+def test_word_probabilities_follow_the_whitespace_words():
+    pieces = [RawSegment(0, 1, " The", 0.9), RawSegment(1, 2, " 42", 0.8), RawSegment(2, 3, "-line", 0.3),
+              RawSegment(3, 4, " Bible", 0.7), RawSegment(4, 5, ".", 0.1)]
+    assert "The 42-line Bible.".split() == ["The", "42-line", "Bible."]
+    # "-line" joins its word; "." says nothing
+    assert _word_scores(pieces) == [(0.9, 1), (0.3, 3), (0.7, 4)]
+
+
+def test_only_the_sure_leading_words_are_committed():
+    assert _sure_words([(0.9, 1.0), (0.6, 2.0), (0.49, 3.0), (0.99, 3.5)], duration=4.0) == 2
+    assert _sure_words([(0.2, 3.0), (0.9, 3.5)], duration=4.0) == 0
+    # an unsure word with enough audio after it is as sure as more audio will make it
+    assert _sure_words([(0.2, 1.0), (0.9, 3.5)], duration=4.0) == 2
+    assert _sure_words([], duration=4.0) == 0
+
+
+def feed_caught_up(stream: TranscriptStream, audio: np.ndarray, block: int = 512) -> None:
+    """Feed ``audio`` and, after each block, wait until the worker has taken it and is idle: a
+    worker that always keeps up (deterministic decode points, whatever the machine's speed)."""
+    for i in range(0, len(audio), block):
+        stream.feed(audio[i:i + block])
+        while True:
+            with stream._lock:
+                if stream._read_pos == stream._ring.total and stream._inflight is None:
+                    break
+            time.sleep(0.0005)
 
 
 # --- the real model ---------------------------------------------------------------------------------
@@ -121,6 +152,24 @@ def test_streamed_text_is_committed_while_fed_and_never_changes(asr, speech):
     assert starts == sorted(starts) and transcript.segments[-1].end <= transcript.duration + 0.5
     assert transcript.timings.total < 5.0
     assert s.lost_samples == 0 and s.rejected_blocks == 0
+
+
+@pytest.mark.slow
+def test_speech_that_ended_before_release_is_decoded_before_release(asr, speech):
+    """The worker decodes as soon as the speech has been followed by ``ENDPOINT_S`` of silence;
+    finish() then takes that decode: it decodes nothing itself, and the text is the one-shot
+    text of the same audio."""
+    end = asr._vad.speech_end_s(speech)
+    audio = np.concatenate([speech[: int((end + 0.05) * 16000)], np.zeros(int(0.25 * 16000), np.float32)])
+    s = asr.stream()
+    feed_caught_up(s, audio)
+    transcript = s.finish()
+    assert transcript.timings.encode == 0.0 and transcript.timings.decode == 0.0
+    assert corpus_wer([asr.transcribe(audio).text], [transcript.text]) <= 0.05, transcript.text
+    # the same audio with the release right at the last word: finish() has to decode
+    s = asr.stream()
+    feed_caught_up(s, audio[: int((end + 0.02) * 16000)])
+    assert s.finish().timings.encode > 0.0
 
 
 @pytest.mark.slow

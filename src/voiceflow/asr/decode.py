@@ -32,6 +32,9 @@ class RawSegment:
     start: float
     end: float
     text: str
+    probability: float = 1.0
+    """For an aligned word: the mean probability the model gives its tokens, given the text
+    before it (faster-whisper's word ``probability``); 1.0 for a segment."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,8 @@ class WindowDecoder:
         frames = max(1, int(round(content_s * 100)))
         aligned = self._whisper.find_alignment(self.tokenizer, [text_tokens], encoder_output, frames)[0]
         return tuple(
-            RawSegment(min(float(w["start"]), content_s), min(float(w["end"]), content_s), w["word"])
+            RawSegment(min(float(w["start"]), content_s), min(float(w["end"]), content_s), w["word"],
+                       float(w["probability"]))
             for w in aligned
         )
 

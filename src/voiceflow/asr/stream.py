@@ -14,8 +14,10 @@ only decides *what* to decode and *what to keep*):
   never a queue of stale ones.
 * **LocalAgreement-2** (Macháček et al., 2023), with a gap: the words on which a hypothesis and
   the newest one made on at least :data:`AGREE_GAP_S` less audio agree, after what is already
-  committed, are committed.  The last word of a hypothesis is not committed while speech goes
-  on (the buffer may end inside it).  Committed text never changes.
+  committed, are committed -- as far as the model is sure of them: a word whose aligned
+  probability is under :data:`MIN_WORD_PROBABILITY` waits (with every word after it) until
+  :data:`RIGHT_CONTEXT_S` of audio follows it.  The last word of a hypothesis is not committed
+  while speech goes on (the buffer may end inside it).  Committed text never changes.
 * **Cut behind the committed words**: after a commit the committed words are aligned to the
   audio (CTranslate2's cross-attention alignment, as faster-whisper's ``word_timestamps``) and
   the buffer is cut in a pause between two of them (the quietest spot near the aligned boundary,
@@ -31,8 +33,13 @@ only decides *what* to decode and *what to keep*):
   the committed text before the buffer as previous context; the lookback's words are matched
   and dropped.  If that decode has fewer new words than a recent worker hypothesis heard in
   less audio, the context led the decoder to skip words: the tail is decoded again without it
-  (the one-shot way) and the fuller decode is kept.  When no speech arrived after the worker's
-  last decode of the same buffer, that decode is the tail.
+  (the one-shot way) and the fuller decode is kept.
+* **Decode at the endpoint**: once the speech has been followed by :data:`ENDPOINT_S` of
+  silence the worker decodes the buffer at once (not only every :data:`STEP_S`).  When no
+  speech arrived after the worker's last decode of the same buffer, that decode is the tail and
+  ``finish()`` decodes nothing; when that decode is still running, ``finish()`` waits for it
+  rather than starting the same work again.  A push-to-talk user releases the key after the
+  last word, so the work is mostly done before the release.
 
 Memory: the ring (:data:`RING_S` at the fed rate), the 16 kHz buffer (at most
 :data:`HARD_BUFFER_S` plus :data:`VAD_CONTEXT_S`, plus what one drain brings) and the committed
@@ -89,8 +96,22 @@ KEEP_SILENCE_S = 1.0
 """Audio kept from a buffer without speech (an onset may be in it)."""
 VAD_CONTEXT_S = 5.0
 """Audio before the buffer kept for the voice-activity detector's noise floor."""
+ENDPOINT_S = 0.1
+"""Silence after the speech (per the VAD) after which the worker decodes the buffer at once,
+without waiting for :data:`STEP_S`: released now, that decode is the tail, and ``finish()``
+takes it instead of decoding (a word's fading end, under the detector's level, lasts less)."""
 SPEECH_ENDED_S = 0.5
 """Silence after the speech (per the VAD) that makes the last word of a hypothesis complete."""
+MIN_WORD_PROBABILITY = 0.5
+"""An agreed word is committed only if the newest hypothesis gives it at least even odds
+(aligned token probabilities, as faster-whisper's word ``probability``): below that the model
+itself is unsure of it and more audio may change it, so it waits (at most
+:data:`RIGHT_CONTEXT_S`)."""
+RIGHT_CONTEXT_S = 2.0
+"""An agreed word the model is unsure of is committed once this much audio follows it: the
+words after a word are what settles it (Whisper decodes it with them in the window), and a
+few words' worth (about six at a typical rate) that have not changed it will not; waiting
+longer would hold every later word back behind one unusual word (a name, a number)."""
 LOOKBACK_S = 1.0
 """Committed speech kept in the buffer before the uncommitted words (acoustic context: a
 buffer that starts right at the next word hears it worse)."""
@@ -167,6 +188,8 @@ class TranscriptStream:
         self._heard_scores = (0.0, 0.0)  # (avg_logprob, no_speech_prob) of the latest hypothesis
         self._decoded_end = 0  # absolute sample the last worker decode reached
         self._last: tuple[int, int, "WindowResult", float] | None = None  # buf_start, end, result, speech_end
+        self._inflight: tuple[int, int] | None = None  # (buf_start, end) of the worker's decode under way
+        self._decoded = threading.Condition(self._lock)  # notified when that decode is done
         self.decodes = 0
         """Worker decodes so far."""
         self.first_commit_s: float | None = None
@@ -248,7 +271,7 @@ class TranscriptStream:
             committed = list(self._committed)
             scores = list(self._scores)
             times = list(self._times)
-            after_cut, last = self._after_cut, self._last
+            after_cut, last, inflight = self._after_cut, self._last, self._inflight
             heard = max((len(h) for _, h in self._history), default=0)  # uncommitted words heard lately
             duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
         self._wake.set()
@@ -263,6 +286,12 @@ class TranscriptStream:
         skip = 0
         speech_end = _speech_end_in(asr, ctx, ctx_offset)
         carried = committed[len(committed) - carry:]
+        if (speech_end is not None and inflight is not None and inflight[0] == buf_start
+                and inflight[1] >= buf_start + (speech_end + ENDPOINT_S) * SAMPLE_RATE):
+            # the worker is decoding all of the speech right now: its result is the tail
+            with self._decoded:
+                self._decoded.wait_for(lambda: self._inflight != inflight, timeout=10.0)
+                last = self._last
 
         def fresh_start(words: list[str]) -> int:
             """Index of the first word after the committed ones in a tail decode."""
@@ -286,7 +315,7 @@ class TranscriptStream:
                                offset=offset, length=len(buf) / SAMPLE_RATE)
 
         if speech_end is not None:
-            if last is not None and last[0] == buf_start and speech_end <= (last[1] - buf_start) / SAMPLE_RATE - 0.2 \
+            if last is not None and last[0] == buf_start and speech_end <= (last[1] - buf_start) / SAMPLE_RATE - ENDPOINT_S \
                     and asr._judge(last[2], (last[1] - buf_start) / SAMPLE_RATE, speech_end) is None:
                 # only silence arrived since the worker decoded this buffer: that decode is the tail
                 tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
@@ -345,12 +374,19 @@ class TranscriptStream:
                         return
                     self._drain()
                     end = self._audio_start + len(self._audio)
-                    if end - self._decoded_end < STEP_S * SAMPLE_RATE:
+                    if end - self._decoded_end < STEP_S * SAMPLE_RATE and not self._speech_just_ended(end):
                         continue
                     job = self._job(end)
+                    if job is not None:
+                        self._inflight = (job[2], end)
                 if job is None:
                     continue
-                update = self._step(*job)
+                try:
+                    update = self._step(*job)
+                finally:
+                    with self._decoded:
+                        self._inflight = None
+                        self._decoded.notify_all()
                 if update is not None and self._on_update is not None:
                     try:
                         self._on_update(update)
@@ -371,6 +407,17 @@ class TranscriptStream:
             data = self._resampler.resample_chunk(data, last=self._state != "open")
         if data.shape[0]:
             self._audio = np.concatenate([self._audio, np.asarray(data, np.float32)])
+
+    def _speech_just_ended(self, end: int) -> bool:
+        """Whether the speech in the buffer ended :data:`ENDPOINT_S` or more before ``end`` and
+        the last decode did not hear that much silence after it (lock held)."""
+        if end - self._decoded_end < ENDPOINT_S * SAMPLE_RATE / 2:
+            return False
+        speech_end = _speech_end_in(self._asr, self._audio, self._buf_start - self._audio_start)
+        if speech_end is None:
+            return False
+        endpoint = self._buf_start + int((speech_end + ENDPOINT_S) * SAMPLE_RATE)
+        return self._decoded_end < endpoint <= end
 
     def _job(self, end: int):
         """What to decode now (lock held): the arguments of :meth:`_step`, or None when the
@@ -411,18 +458,22 @@ class TranscriptStream:
         options = replace(options, temperatures=options.temperatures[:1])  # the first rung's decode
         # timestamps even in text-only modes: they tell whether the text covers the speech
         prompt = decoder.prompt(prompt_text or None, timestamps=True)
-        result = decoder.decode_window(mel, prompt, options, duration)
+        result = decoder.decode_window(mel, prompt, options, duration, align=True)
         self.decodes += 1
         reason = asr._judge(result, duration, None)
         if reason in ("budget", "loop", "padding"):
             return None  # a broken hypothesis: wait for the next one
         silent = is_silent(result.no_speech_prob, result.avg_logprob, cfg)
         hyp = [] if silent else result.text.split()
+        scores = _word_scores(result.words or ())
+        if len(scores) != len(hyp):  # the aligner split the text otherwise: no word is judged unsure
+            scores = [(1.0, 0.0)] * len(hyp)
         ended = speech_end <= duration - SPEECH_ENDED_S
         with self._lock:
+            if self._buf_start == buf_start:
+                self._last = (buf_start, end, result, speech_end)  # finish() may be waiting for it
             if self._state != "open" or self._buf_start != buf_start:
                 return None
-            self._last = (buf_start, end, result, speech_end)
             self._heard_scores = (result.avg_logprob, result.no_speech_prob)
             before = (len(self._committed), self._tentative)
             carry = self._committed[len(self._committed) - self._carry:]
@@ -438,6 +489,7 @@ class TranscriptStream:
                 agreed = agreed[: max(0, min(len(agreed), len(fresh) - 1))]
             if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
                 agreed = []
+            agreed = agreed[:_sure_words(scores[skip:skip + len(agreed)], duration)]
             if len(agreed) == 0 and duration >= MAX_BUFFER_S:
                 agreed = fresh[: max(0, len(fresh) - FORCED_KEEP_WORDS)]  # no agreement in sight
             if agreed:
@@ -554,6 +606,29 @@ def _rebase(history: list[tuple[int, list[str]]], agreed: list[str], now: int) -
         keep.append((end, words[n:]))
     old = [i for i, (end, _) in enumerate(keep) if end <= now - AGREE_GAP_S * SAMPLE_RATE]
     return keep[old[-1]:] if old else keep
+
+
+def _word_scores(aligned) -> list[tuple[float, float]]:
+    """``(probability, end s)`` per whitespace-separated word of the aligned text: the
+    aligner's pieces that do not start with a space belong to the word before (the lowest
+    probability counts); punctuation on its own says nothing about the word."""
+    out: list[tuple[float, float]] = []
+    for piece in aligned:
+        text = piece.text
+        if text.startswith(" ") or not out:
+            out.append((piece.probability, piece.end))
+        elif any(c.isalnum() for c in text):
+            out[-1] = (min(out[-1][0], piece.probability), piece.end)
+    return out
+
+
+def _sure_words(scores: list[tuple[float, float]], duration: float) -> int:
+    """How many leading words are sure: given at least :data:`MIN_WORD_PROBABILITY`, or
+    heard with :data:`RIGHT_CONTEXT_S` of audio after them (``duration``: the buffer's)."""
+    n = 0
+    while n < len(scores) and (scores[n][0] >= MIN_WORD_PROBABILITY or scores[n][1] <= duration - RIGHT_CONTEXT_S):
+        n += 1
+    return n
 
 
 def _common_prefix(a: list[str], b: list[str]) -> list[str]:
