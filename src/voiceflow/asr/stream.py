@@ -112,9 +112,11 @@ RIGHT_CONTEXT_S = 2.0
 words after a word are what settles it (Whisper decodes it with them in the window), and a
 few words' worth (about six at a typical rate) that have not changed it will not; waiting
 longer would hold every later word back behind one unusual word (a name, a number)."""
-LOOKBACK_S = 1.0
-"""Committed speech kept in the buffer before the uncommitted words (acoustic context: a
-buffer that starts right at the next word hears it worse)."""
+LOOKBACK_S = 3.0
+"""Committed speech kept in the buffer before the uncommitted words: acoustic context.  A
+buffer that starts right at the next word hears it worse, and Whisper was trained on windows
+that hold whole phrases, not the last word of one; 3 s holds about a phrase (1 s lost more
+words on the long readings: ``docs/stream.md``)."""
 DROPPED_WORDS = 2
 """finish() re-decodes the tail without previous text when its decode has more than this many
 words fewer than a recent worker hypothesis of less audio (the decoder skipped words)."""
@@ -311,6 +313,16 @@ class TranscriptStream:
                 clock.decode += tail.timings.decode
                 return [_shift(seg, offset) for seg in tail.segments]
             prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
+            if previous_text:
+                first = _first_rung(asr, decoder, buf, speech_end, prompt)
+                clock.add(first)
+                reason = asr._judge(first, len(buf) / SAMPLE_RATE, speech_end)
+                if reason is None:
+                    return asr._accept(first, offset=offset, length=len(buf) / SAMPLE_RATE)
+                if reason in ("loop", "budget"):
+                    # the decoder runs on from its context: more silence does not cure that
+                    # (the ladder's next rungs), no context does -- the one-shot way
+                    return decode_tail("")
             return asr._accept(asr._decode_chunk(decoder, buf, speech_end, prompt, clock),
                                offset=offset, length=len(buf) / SAMPLE_RATE)
 
@@ -450,15 +462,9 @@ class TranscriptStream:
             return None
         cfg = asr.config.asr
         duration = len(buf) / SAMPLE_RATE
-        frames = _ctx.window_frames(
-            _ctx.content_frames(len(buf)), _ctx.synthetic_pad_s(cfg.context_pad_s, duration, speech_end)
-        )
-        mel = silence_padded_log_mel(buf, frames, asr._n_mels)
-        options = asr._options(_ctx.token_budget(duration, cfg.max_tokens_per_s, cfg.max_tokens_base, 224))
-        options = replace(options, temperatures=options.temperatures[:1])  # the first rung's decode
         # timestamps even in text-only modes: they tell whether the text covers the speech
         prompt = decoder.prompt(prompt_text or None, timestamps=True)
-        result = decoder.decode_window(mel, prompt, options, duration, align=True)
+        result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True)
         self.decodes += 1
         reason = asr._judge(result, duration, None)
         if reason in ("budget", "loop", "padding"):
@@ -511,6 +517,7 @@ class TranscriptStream:
                 agreed = []
             n_carry = self._carry
         if agreed:
+            mel = silence_padded_log_mel(buf, result.frames, asr._n_mels)
             self._cut_at_words(mel, buf, buf_start, hyp, committed_in_buf, n_carry, quiet_db)
         if duration >= HARD_BUFFER_S:
             with self._lock:  # no agreement and no gap for this long: commit what was heard
@@ -749,6 +756,20 @@ def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[
     if len(jump_times) <= bounds[-1]:
         return None
     return [(float(jump_times[a]), float(jump_times[b])) for a, b in zip(bounds, bounds[1:])]
+
+
+def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float, prompt: list[int],
+                align: bool = False) -> "WindowResult":
+    """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in):
+    the adaptive window with ``context_pad_s`` of silence after the speech, the mode's options
+    at their first temperature."""
+    cfg = asr.config.asr
+    duration = len(buf) / SAMPLE_RATE
+    frames = _ctx.window_frames(_ctx.content_frames(len(buf)), _ctx.synthetic_pad_s(cfg.context_pad_s, duration, speech_end))
+    mel = silence_padded_log_mel(buf, frames, asr._n_mels)
+    options = asr._options(_ctx.token_budget(duration, cfg.max_tokens_per_s, cfg.max_tokens_base, 224))
+    options = replace(options, temperatures=options.temperatures[:1])
+    return decoder.decode_window(mel, prompt, options, duration, align=align)
 
 
 def _shift(segment: "Segment", offset: float) -> "Segment":
