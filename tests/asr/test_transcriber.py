@@ -56,6 +56,20 @@ def test_short_clips_are_transcribed_accurately(transcriber, clips, name):
     assert transcript.mode == "balanced"
 
 
+def test_aligned_words_carry_their_probability(transcriber, clips):
+    from voiceflow.asr.features import silence_padded_log_mel
+
+    _, pcm, _ = clips("fasterwhisper_jfk")
+    audio = pcm.astype(np.float32) / 32768.0
+    decoder = transcriber._decoder
+    mel = silence_padded_log_mel(audio, 3000, transcriber._n_mels)
+    result = decoder.decode_window(mel, decoder.prompt(), transcriber._options(120), len(audio) / 16000, align=True)
+    assert result.words and "".join(w.text for w in result.words).split() == result.text.split()
+    assert all(0.0 < w.probability <= 1.0 for w in result.words)
+    assert min(w.probability for w in result.words) < 1.0  # real probabilities, not the default
+    assert all(seg.probability == 1.0 for seg in result.segments)
+
+
 def test_float_int16_path_and_resampled_inputs_agree(transcriber, clips):
     path, pcm, reference = clips("speechbrain_example1")
     import soxr

@@ -313,7 +313,7 @@ class TranscriptStream:
                 clock.decode += tail.timings.decode
                 return [_shift(seg, offset) for seg in tail.segments]
             prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
-            if previous_text:
+            if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
                 first = _first_rung(asr, decoder, buf, speech_end, prompt)
                 clock.add(first)
                 reason = asr._judge(first, len(buf) / SAMPLE_RATE, speech_end)
