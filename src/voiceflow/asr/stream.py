@@ -314,7 +314,7 @@ class TranscriptStream:
                 return [_shift(seg, offset) for seg in tail.segments]
             prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
             if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
-                first = _first_rung(asr, decoder, buf, speech_end, prompt)
+                first, _ = _first_rung(asr, decoder, buf, speech_end, prompt)
                 clock.add(first)
                 reason = asr._judge(first, len(buf) / SAMPLE_RATE, speech_end)
                 if reason is None:
@@ -464,7 +464,7 @@ class TranscriptStream:
         duration = len(buf) / SAMPLE_RATE
         # timestamps even in text-only modes: they tell whether the text covers the speech
         prompt = decoder.prompt(prompt_text or None, timestamps=True)
-        result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True)
+        result, mel = _first_rung(asr, decoder, buf, speech_end, prompt, align=True)
         self.decodes += 1
         reason = asr._judge(result, duration, None)
         if reason in ("budget", "loop", "padding"):
@@ -517,7 +517,6 @@ class TranscriptStream:
                 agreed = []
             n_carry = self._carry
         if agreed:
-            mel = silence_padded_log_mel(buf, result.frames, asr._n_mels)
             self._cut_at_words(mel, buf, buf_start, hyp, committed_in_buf, n_carry, quiet_db)
         if duration >= HARD_BUFFER_S:
             with self._lock:  # no agreement and no gap for this long: commit what was heard
@@ -759,17 +758,16 @@ def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[
 
 
 def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float, prompt: list[int],
-                align: bool = False) -> "WindowResult":
-    """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in):
-    the adaptive window with ``context_pad_s`` of silence after the speech, the mode's options
-    at their first temperature."""
-    cfg = asr.config.asr
+                align: bool = False) -> tuple["WindowResult", np.ndarray]:
+    """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in) and
+    its log-mel window: ``Transcriber``'s adaptive window with ``context_pad_s`` of silence after
+    the speech and its options at their first temperature."""
     duration = len(buf) / SAMPLE_RATE
-    frames = _ctx.window_frames(_ctx.content_frames(len(buf)), _ctx.synthetic_pad_s(cfg.context_pad_s, duration, speech_end))
+    frames = asr._padded_frames(len(buf), speech_end, asr.config.asr.context_pad_s)
     mel = silence_padded_log_mel(buf, frames, asr._n_mels)
-    options = asr._options(_ctx.token_budget(duration, cfg.max_tokens_per_s, cfg.max_tokens_base, 224))
+    options = asr._chunk_options(duration)
     options = replace(options, temperatures=options.temperatures[:1])
-    return decoder.decode_window(mel, prompt, options, duration, align=align)
+    return decoder.decode_window(mel, prompt, options, duration, align=align), mel
 
 
 def _shift(segment: "Segment", offset: float) -> "Segment":

@@ -459,19 +459,12 @@ class Transcriber:
         full_frames = _asr_context.FULL_FRAMES
 
         def frames_with_pad(pad_s: float) -> int:
-            """Window for the chunk plus ``pad_s`` of silence after its speech."""
-            return _asr_context.window_frames(
-                _asr_context.content_frames(len(chunk)),
-                _asr_context.synthetic_pad_s(pad_s, duration, speech_end),
-            )
+            return self._padded_frames(len(chunk), speech_end, pad_s)
 
         t0 = time.perf_counter()
         mel = silence_padded_log_mel(chunk, full_frames, self._n_mels)
         clock.features += time.perf_counter() - t0
-        options = self._options(
-            _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2),
-            ends_utterance=ends_utterance,
-        )
+        options = self._chunk_options(duration, ends_utterance)
 
         def decode(frames: int) -> WindowResult:
             opts = options if frames >= full_frames else _first_temperature(options)
@@ -515,6 +508,22 @@ class Transcriber:
         if best is not None and best.avg_logprob >= result.avg_logprob:
             return best
         return result
+
+    def _padded_frames(self, n_samples: int, speech_end: float | None, pad_s: float) -> int:
+        """Mel frames of the window for ``n_samples`` of audio whose speech ends ``speech_end``
+        seconds in, with ``pad_s`` of silence after the speech (the ladder's rungs)."""
+        return _asr_context.window_frames(
+            _asr_context.content_frames(n_samples),
+            _asr_context.synthetic_pad_s(pad_s, n_samples / SAMPLE_RATE, speech_end),
+        )
+
+    def _chunk_options(self, duration: float, ends_utterance: bool = True) -> DecodeOptions:
+        """Decoding options for ``duration`` seconds of audio: the token budget it allows."""
+        asr = self.config.asr
+        return self._options(
+            _asr_context.token_budget(duration, asr.max_tokens_per_s, asr.max_tokens_base, MAX_LENGTH // 2),
+            ends_utterance=ends_utterance,
+        )
 
     def _judge(self, result: WindowResult, duration: float, speech_end: float | None,
                speech_s: float | None = None) -> str | None:
