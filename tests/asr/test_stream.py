@@ -13,7 +13,8 @@ import voiceflow
 from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
-    StreamUpdate, TranscriptStream, _after_prefix, _common_prefix, _echo, _sure_words, _word_scores,
+    PAUSE_LOOKBACK_S, StreamUpdate, TranscriptStream, _after_prefix, _case_swapped_probability, _common_prefix,
+    _echo, _join, _split, _split_scored, _sure_words, _word_scores,
 )
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
@@ -58,6 +59,32 @@ def test_carried_words_are_found_at_the_start_only():
     assert _after_prefix(["he"], ["was.", "what", "joy", "is", "in", "living", "he", "was"]) == 0
     # heard differently but alike
     assert _after_prefix(["netherlands"], ["netherland", "by"]) == 1
+
+
+def test_carried_words_heard_as_other_words_are_skipped_by_their_time():
+    # "and crease" was committed; the next decode hears "increase": one word where there were two
+    carry = "from fairest creatures we desire and crease".split()
+    hyp = "from fairest creatures we desire increase that thereby".split()
+    assert _after_prefix(carry, hyp) == 7  # counting the carried words off skips "that"
+    middles = [0.2, 0.6, 1.1, 1.5, 1.8, 2.3, 2.9, 3.3]  # "crease" ends at 2.6 s
+    assert _after_prefix(carry, hyp, middles, carry_end=2.6) == 6
+    # no word in common: the time alone decides
+    assert _after_prefix(["and", "crease"], ["increase", "that"], [0.4, 0.9], carry_end=0.7) == 1
+
+
+def test_compounds_are_split_after_the_hyphen_and_joined_back():
+    assert _split("with self-substantial fuel, bud-buriest") == ["with", "self-", "substantial", "fuel,", "bud-", "buriest"]
+    assert _split("a - b well—then 42-line") == ["a", "-", "b", "well—then", "42-", "line"]
+    for text in ("with self-substantial fuel,", "a - b", "The 42-line Bible."):
+        assert _join(_split(text)) == text
+    # "self substantial" (apart) then matches the carried "self" word for word
+    assert _after_prefix(["with", "self"], [w.lower() for w in _split("with self-substantial fuel")]) == 1 + 1
+    # each part gets its share of the word's time, by letters
+    parts, scores, middles = _split_scored(["a", "cold-hearted"], [(0.9, 0.5), (0.3, 2.0)], [(0.0, 0.5), (1.0, 2.0)])
+    assert parts == ["a", "cold-", "hearted"]
+    assert scores[1][0] == scores[2][0] == 0.3 and scores[1][1] == pytest.approx(1 + 4 / 11) and scores[2][1] == 2.0
+    assert middles[0] == 0.25 and middles[1] < scores[1][1] < middles[2]
+    assert _split_scored(["x-y"], [(0.5, 1.0)], None) == (["x-", "y"], [(0.5, 1.0), (0.5, 1.0)], None)
 
 
 def test_an_echo_of_the_committed_end_is_removed():
@@ -170,6 +197,50 @@ def test_speech_that_ended_before_release_is_decoded_before_release(asr, speech)
     s = asr.stream()
     feed_caught_up(s, audio[: int((end + 0.02) * 16000)])
     assert s.finish().timings.encode > 0.0
+
+
+@pytest.mark.slow
+def test_a_word_is_sure_whatever_its_case(asr, speech):
+    """Whisper splits the probability of a sentence's first word between its capitalised and
+    lower-case spellings; the stream asks for the word's, the sum of both."""
+    decoder = asr._decoder
+    buf = speech[: 2 * 16000]
+    result, _ = stream_mod._first_rung(asr, decoder, buf, 1.95, decoder.prompt(None, timestamps=True), align=True)
+    first = result.text.split()[0]
+    assert first.strip(",.").lower() == "voice"
+    own = _word_scores(result.words)[0][0]
+    frames = -(-len(buf) // 160)
+    other = _case_swapped_probability(decoder, result.encoded, [], first, frames)
+    assert other is not None and 0.0 < other < 1.0 and own + other <= 1.0 + 1e-3
+    # the same word in the other case, scored the same way, gives back the first one's probability
+    swapped = first.lower() if first[0].isupper() else first.capitalize()
+    assert _case_swapped_probability(decoder, result.encoded, [], swapped, frames) == pytest.approx(own, abs=0.02)
+    assert _case_swapped_probability(decoder, result.encoded, [], "42", frames) is None
+
+
+@pytest.mark.slow
+def test_a_short_pause_keeps_the_speech_before_it_as_lookback(asr, speech):
+    """Everything heard before a pause is committed; the words after a short pause are decoded
+    with the committed speech before them (not from a fresh buffer), and nothing is decoded
+    while the pause lasts; after a long pause the buffer starts afresh."""
+    end = asr._vad.speech_end_s(speech)
+    first = speech[: int((end + 0.05) * 16000)]
+    for pause_s, keeps in ((PAUSE_LOOKBACK_S - 0.5, True), (PAUSE_LOOKBACK_S + 1.0, False)):
+        s = asr.stream()
+        feed_caught_up(s, first)
+        rested_at = None
+        for i in range(int(pause_s * 16000) // 512):
+            feed_caught_up(s, np.zeros(512, np.float32))
+            if rested_at is None and s._resting is not None:
+                rested_at = (i, s.decodes, s._carry)
+        assert rested_at is not None, "every word is committed once the speech has ended"
+        i, decodes, carry = rested_at
+        assert i * 512 / 16000 < 1.5 and carry > 0 and s.decodes == decodes, "the pause was decoded"
+        feed_caught_up(s, speech[: 16000])
+        assert (s._buf_start < len(first)) is keeps
+        feed_caught_up(s, speech[16000:])
+        text = s.finish().text
+        assert corpus_wer([REFERENCE + " " + REFERENCE], [text]) <= 0.1, text
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ the decoder holds no per-call state and CTranslate2 queues concurrent calls on i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import ctranslate2
@@ -55,6 +55,9 @@ class WindowResult:
     words: tuple[RawSegment, ...] | None = None
     """Each word's time span (seconds from the window start), from CTranslate2's cross-attention
     alignment of the chosen text to the window's audio; None unless asked for."""
+    encoded: Any = field(default=None, repr=False, compare=False)
+    """The encoder's output for the window (a CTranslate2 ``StorageView``), kept when the words
+    were aligned, for more alignments against the same audio without encoding it again."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ class WindowDecoder:
             encode_s=t1 - t0,
             decode_s=t2 - t1,
             words=words,
+            encoded=encoder_output if align else None,
         )
 
     def align_words(self, encoder_output, tokens: Sequence[int], content_s: float) -> tuple[RawSegment, ...]:

@@ -16,16 +16,21 @@ only decides *what* to decode and *what to keep*):
   the newest one made on at least :data:`AGREE_GAP_S` less audio agree, after what is already
   committed, are committed -- as far as the model is sure of them: a word whose aligned
   probability is under :data:`MIN_WORD_PROBABILITY` waits (with every word after it) until
-  :data:`RIGHT_CONTEXT_S` of audio follows it.  The last word of a hypothesis is not committed
-  while speech goes on (the buffer may end inside it).  Committed text never changes.
+  :data:`RIGHT_CONTEXT_S` of audio follows it -- the word's probability, whatever its case
+  (:func:`_case_swapped_probability`).  The last word of a hypothesis is not committed
+  while speech goes on (the buffer may end inside it).  Committed text never changes.  These
+  decodes search with a beam when unsure in every mode (:data:`COMMIT_BEAM_SIZE`).
 * **Cut behind the committed words**: after a commit the committed words are aligned to the
   audio (CTranslate2's cross-attention alignment, as faster-whisper's ``word_timestamps``) and
   the buffer is cut in a pause between two of them (the quietest spot near the aligned boundary,
   below the detector's speech level), keeping :data:`LOOKBACK_S` of committed speech before the
-  uncommitted words as acoustic context.  So the buffer, the decode cost and what
-  :meth:`~TranscriptStream.finish` must still decode stay short however long the speech is.
-  When speech has ended and every word is committed, the buffer is cut after it; a buffer
-  without speech keeps only its last :data:`KEEP_SILENCE_S`; bounds for unbroken speech:
+  uncommitted words as acoustic context; those carried words are dropped from each new
+  hypothesis by text, then by aligned time (:func:`_after_prefix`).  So the buffer, the decode
+  cost and what :meth:`~TranscriptStream.finish` must still decode stay short however long the
+  speech is.  When speech has ended and every word is committed, the stream rests (no decode)
+  and keeps that lookback for the words after a pause of up to :data:`PAUSE_LOOKBACK_S`, then
+  cuts after the speech; a buffer without speech keeps only its last
+  :data:`KEEP_SILENCE_S`; bounds for unbroken speech:
   :data:`LONG_BUFFER_S`, :data:`MAX_BUFFER_S`, :data:`HARD_BUFFER_S`.
 * :meth:`~TranscriptStream.finish` decodes only the buffer (the uncommitted words and the
   lookback) through the one-shot path's escalation ladder (adaptive window judged by
@@ -54,6 +59,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -102,6 +108,12 @@ without waiting for :data:`STEP_S`: released now, that decode is the tail, and `
 takes it instead of decoding (a word's fading end, under the detector's level, lasts less)."""
 SPEECH_ENDED_S = 0.5
 """Silence after the speech (per the VAD) that makes the last word of a hypothesis complete."""
+PAUSE_LOOKBACK_S = 2.0
+"""A pause after which every word is committed keeps the committed speech before it as
+lookback (:data:`LOOKBACK_S`) for the words after it, for at most this long: a decoder that
+starts at a fresh word with no speech before it drops or mishears it ("But what ..." heard as
+"What ..."), and Whisper's training windows hold pauses this long inside a phrase; after a
+longer pause the buffer starts afresh (as one-shot's chunking cuts at long pauses)."""
 MIN_WORD_PROBABILITY = 0.5
 """An agreed word is committed only if the newest hypothesis gives it at least even odds
 (aligned token probabilities, as faster-whisper's word ``probability``): below that the model
@@ -112,11 +124,17 @@ RIGHT_CONTEXT_S = 2.0
 words after a word are what settles it (Whisper decodes it with them in the window), and a
 few words' worth (about six at a typical rate) that have not changed it will not; waiting
 longer would hold every later word back behind one unusual word (a name, a number)."""
-LOOKBACK_S = 3.0
+COMMIT_BEAM_SIZE = 5
+COMMIT_BEAM_BELOW_LOGPROB = -0.5
+"""The worker's decodes, whose words may be committed, search with a beam of
+:data:`COMMIT_BEAM_SIZE` when the greedy text's average log-probability is below this (the
+``balanced`` preset's rule), even in a greedy mode: a committed word cannot be corrected
+later, and the work is done while the user speaks; ``finish()`` decodes as the mode says."""
+LOOKBACK_S = 5.0
 """Committed speech kept in the buffer before the uncommitted words: acoustic context.  A
 buffer that starts right at the next word hears it worse, and Whisper was trained on windows
-that hold whole phrases, not the last word of one; 3 s holds about a phrase (1 s lost more
-words on the long readings: ``docs/stream.md``)."""
+that hold whole phrases, not the last word of one; 5 s holds a phrase or two (1 s and 3 s lost
+more words on the long readings: ``docs/stream.md``)."""
 DROPPED_WORDS = 2
 """finish() re-decodes the tail without previous text when its decode has more than this many
 words fewer than a recent worker hypothesis of less audio (the decoder skipped words)."""
@@ -192,6 +210,8 @@ class TranscriptStream:
         self._last: tuple[int, int, "WindowResult", float] | None = None  # buf_start, end, result, speech_end
         self._inflight: tuple[int, int] | None = None  # (buf_start, end) of the worker's decode under way
         self._decoded = threading.Condition(self._lock)  # notified when that decode is done
+        self._resting: int | None = None  # sample where the speech ended with every word committed
+        self._carry_end: float | None = None  # s where the last committed word ends (aligned; None: unknown)
         self.decodes = 0
         """Worker decodes so far."""
         self.first_commit_s: float | None = None
@@ -234,7 +254,7 @@ class TranscriptStream:
     def text(self) -> str:
         """Committed text so far; it only ever grows (a prefix of every later value)."""
         with self._lock:
-            return " ".join(self._committed)
+            return _join(self._committed)
 
     @property
     def tentative(self) -> str:
@@ -266,9 +286,12 @@ class TranscriptStream:
                 raise RuntimeError(f"TranscriptStream is already {self._state}")
             self._state = "finished"
             self._drain()
-            buf = self._audio[self._buf_start - self._audio_start:]
             ctx_offset = self._buf_start - self._audio_start
+            if self._resting is not None and not self._new_speech(_speech_end_in(self._asr, self._audio, ctx_offset)):
+                self._end_rest()  # every word is committed and only silence came after them
+                ctx_offset = self._buf_start - self._audio_start
             ctx = self._audio
+            buf = ctx[ctx_offset:]
             buf_start, carry = self._buf_start, self._carry
             committed = list(self._committed)
             scores = list(self._scores)
@@ -282,7 +305,7 @@ class TranscriptStream:
         if decoder is None:
             raise RuntimeError("Transcriber is closed")
         clock = _Clock()
-        prompt_text = " ".join(committed[: len(committed) - carry])
+        prompt_text = _join(committed[: len(committed) - carry])
         tail_segments: list[Segment] = []
         tail_words: list[str] = []
         skip = 0
@@ -333,13 +356,13 @@ class TranscriptStream:
                 tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
             else:
                 tail_segments = decode_tail(prompt_text)
-            tail_words = [w for seg in tail_segments for w in seg.text.split()]
+            tail_words = [w for seg in tail_segments for w in _split(seg.text)]
             skip = fresh_start(tail_words)
             if prompt_text and len(tail_words) - skip < heard - DROPPED_WORDS:
                 # more audio cannot hold fewer words: the decoder skipped some, led by the
                 # context; the one-shot way (no previous text) decides
                 plain_segments = decode_tail("")
-                plain_words = [w for seg in plain_segments for w in seg.text.split()]
+                plain_words = [w for seg in plain_segments for w in _split(seg.text)]
                 plain_skip = fresh_start(plain_words)
                 if len(plain_words) - plain_skip > len(tail_words) - skip:
                     tail_segments, tail_words, skip = plain_segments, plain_words, plain_skip
@@ -347,7 +370,7 @@ class TranscriptStream:
         segments = _segments(committed, scores, times, carry, buf_start / SAMPLE_RATE, tail_segments, skip)
         total = time.perf_counter() - started
         return Transcript(
-            text=" ".join(words_out),
+            text=_join(words_out),
             segments=tuple(segments),
             duration=duration,
             timings=Timings(clock.features, clock.encode, clock.decode, total),
@@ -438,6 +461,12 @@ class TranscriptStream:
         ctx_offset = self._buf_start - self._audio_start
         speech_end = _speech_end_in(self._asr, self._audio, ctx_offset)
         buf = self._audio[ctx_offset:]
+        if self._resting is not None:
+            if not self._new_speech(speech_end):
+                if end - self._resting > PAUSE_LOOKBACK_S * SAMPLE_RATE:  # a new phrase, if any, starts afresh
+                    self._end_rest()
+                return None
+            self._resting = None
         if speech_end is None:
             if (self._carry or self._tentative) and len(buf) >= LONG_BUFFER_S * SAMPLE_RATE:
                 # words heard where the detector hears no speech any more: keep them as heard
@@ -450,8 +479,21 @@ class TranscriptStream:
             if self._carry == 0 and not self._tentative:
                 self._cut(max(self._buf_start, end - int(KEEP_SILENCE_S * SAMPLE_RATE)), after_cut=False)
             return None
-        prompt = " ".join(self._committed[: len(self._committed) - self._carry])
+        prompt = _join(self._committed[: len(self._committed) - self._carry])
         return buf, speech_end, self._buf_start, prompt, end, _quiet_db(self._levels, self._audio)
+
+    def _new_speech(self, speech_end: float | None) -> bool:
+        """Whether speech was heard after the resting point (lock held; ``speech_end``: where
+        the speech in the buffer ends, seconds into it)."""
+        return speech_end is not None and self._buf_start + speech_end * SAMPLE_RATE > self._resting + ENDPOINT_S * SAMPLE_RATE
+
+    def _end_rest(self) -> None:
+        """The pause went on: cut the committed speech away (lock held)."""
+        stop = self._resting + int(ENDPOINT_S * SAMPLE_RATE)
+        self._times.extend([(round(self._buf_start / SAMPLE_RATE, 3), round(stop / SAMPLE_RATE, 3))] * self._carry)
+        self._carry = 0
+        self._resting = None
+        self._cut(stop, after_cut=False)
 
     def _step(self, buf: np.ndarray, speech_end: float, buf_start: int, prompt_text: str, end: int,
               quiet_db: float):
@@ -464,16 +506,26 @@ class TranscriptStream:
         duration = len(buf) / SAMPLE_RATE
         # timestamps even in text-only modes: they tell whether the text covers the speech
         prompt = decoder.prompt(prompt_text or None, timestamps=True)
-        result, mel = _first_rung(asr, decoder, buf, speech_end, prompt, align=True)
+        result, mel = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True)
         self.decodes += 1
+        if prompt_text and _words_end(result) < speech_end - _ctx.UNCOVERED_SPEECH_TOLERANCE_S:
+            # the committed text led the decoder to stop before the speech does (it ends the
+            # carried sentence and says no more): the one-shot way, without it, as finish() does
+            alone, _ = _first_rung(asr, decoder, buf, speech_end, decoder.prompt(None, timestamps=True),
+                                   align=True, commits=True)
+            self.decodes += 1
+            if _words_end(alone) > _words_end(result):
+                result = alone
         reason = asr._judge(result, duration, None)
         if reason in ("budget", "loop", "padding"):
             return None  # a broken hypothesis: wait for the next one
         silent = is_silent(result.no_speech_prob, result.avg_logprob, cfg)
-        hyp = [] if silent else result.text.split()
+        spoken = [] if silent else result.text.split()
         scores = _word_scores(result.words or ())
-        if len(scores) != len(hyp):  # the aligner split the text otherwise: no word is judged unsure
-            scores = [(1.0, 0.0)] * len(hyp)
+        spans: list[tuple[float, float]] | None = _word_spans(result.words or ())
+        if len(scores) != len(spoken):  # the aligner split the text otherwise: no word is judged unsure
+            scores, spans = [(1.0, 0.0)] * len(spoken), None
+        hyp, scores, middles = _split_scored(spoken, scores, spans)
         ended = speech_end <= duration - SPEECH_ENDED_S
         with self._lock:
             if self._buf_start == buf_start:
@@ -483,7 +535,8 @@ class TranscriptStream:
             self._heard_scores = (result.avg_logprob, result.no_speech_prob)
             before = (len(self._committed), self._tentative)
             carry = self._committed[len(self._committed) - self._carry:]
-            skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp])
+            carry_end = None if self._carry_end is None else self._carry_end - buf_start / SAMPLE_RATE
+            skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp], middles, carry_end)
             if not carry and self._after_cut:
                 skip = _repeat_of(self._committed, hyp)
             if carry or self._after_cut:
@@ -495,7 +548,14 @@ class TranscriptStream:
                 agreed = agreed[: max(0, min(len(agreed), len(fresh) - 1))]
             if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
                 agreed = []
-            agreed = agreed[:_sure_words(scores[skip:skip + len(agreed)], duration)]
+            sure = _sure_words(scores[skip:skip + len(agreed)], duration)
+            if sure < len(agreed) and result.encoded is not None:
+                k = skip + sure  # the first word held back: is it the word or only its case that is unsure?
+                other = _case_swapped_probability(decoder, result.encoded, hyp[:k], hyp[k], _ctx.content_frames(len(buf)))
+                if other is not None:
+                    scores[k] = (scores[k][0] + other, scores[k][1])
+                    sure = _sure_words(scores[skip:skip + len(agreed)], duration)
+            agreed = agreed[:sure]
             if len(agreed) == 0 and duration >= MAX_BUFFER_S:
                 agreed = fresh[: max(0, len(fresh) - FORCED_KEEP_WORDS)]  # no agreement in sight
             if agreed:
@@ -504,20 +564,20 @@ class TranscriptStream:
                 self._committed.extend(agreed)
                 self._scores.extend([(result.avg_logprob, result.no_speech_prob)] * len(agreed))
                 self._carry += len(agreed)
+                self._carry_end = None if middles is None else buf_start / SAMPLE_RATE + scores[skip + len(agreed) - 1][1]
             self._history = _rebase(self._history, agreed, end) + [(end, fresh[len(agreed):])]
-            self._tentative = " ".join(fresh[len(agreed):])
+            self._tentative = _join(fresh[len(agreed):])
             changed = before != (len(self._committed), self._tentative)
             committed_in_buf = skip + len(agreed)
             covered = asr._judge(result, duration, speech_end) is None
             if ended and covered and hyp and not fresh[len(agreed):]:  # all heard is committed, silence follows
-                stop = buf_start + int((speech_end + 0.1) * SAMPLE_RATE)
-                self._times.extend([(round(buf_start / SAMPLE_RATE, 3), round(stop / SAMPLE_RATE, 3))] * self._carry)
-                self._carry = 0
-                self._cut(stop, after_cut=False)
-                agreed = []
+                self._resting = buf_start + int(speech_end * SAMPLE_RATE)
             n_carry = self._carry
-        if agreed:
-            self._cut_at_words(mel, buf, buf_start, hyp, committed_in_buf, n_carry, quiet_db)
+        if agreed and speech_end > duration - ENDPOINT_S:
+            # cut while the speech goes on; a decode that heard it end may be the tail at release
+            # (finish() takes it only for the same buffer), and the next speech cuts soon enough
+            self._cut_at_words(mel if result.encoded is None else result.encoded, buf, buf_start, hyp,
+                               committed_in_buf, n_carry, quiet_db)
         if duration >= HARD_BUFFER_S:
             with self._lock:  # no agreement and no gap for this long: commit what was heard
                 if self._state == "open" and self._buf_start == buf_start:
@@ -534,7 +594,7 @@ class TranscriptStream:
         if not changed:
             return None
         with self._lock:
-            return StreamUpdate(" ".join(self._committed), self._tentative, end / SAMPLE_RATE)
+            return StreamUpdate(_join(self._committed), self._tentative, end / SAMPLE_RATE)
 
     def _cut_at_words(self, mel, buf, buf_start, hyp, n_committed, n_carry, quiet_db) -> None:
         """Align the committed words to the audio and cut the buffer in a gap between two of
@@ -601,6 +661,50 @@ def _norm(word: str) -> str:
     return " ".join(_norm_words(word))
 
 
+_COMPOUND = re.compile(r"(?<=[^\W_]-)(?=[^\W_])")
+
+
+def _split(text: str) -> list[str]:
+    """The stream's words of ``text``: whitespace-separated, and a hyphenated compound split
+    after each hyphen (``self-substantial`` -> ``self-``, ``substantial``).  Two decodes of
+    the same speech write a compound joined or apart ("self substantial"); compared as whole
+    words, the joined one cannot match the carried ``self`` and skipping it loses the rest."""
+    return [part for word in text.split() for part in _COMPOUND.split(word)]
+
+
+def _split_scored(words: list[str], scores: list[tuple[float, float]], spans: list[tuple[float, float]] | None
+                  ) -> tuple[list[str], list[tuple[float, float]], list[float] | None]:
+    """:func:`_split` of ``words``, each part with its whole word's probability, and its share
+    of the word's time (``spans``, when known; shared by letters): the part's end in its score,
+    and the middles of the parts."""
+    parts: list[str] = []
+    part_scores: list[tuple[float, float]] = []
+    middles: list[float] = []
+    for i, (word, (probability, end)) in enumerate(zip(words, scores)):
+        pieces = _COMPOUND.split(word)
+        parts.extend(pieces)
+        if spans is None:
+            part_scores.extend([(probability, end)] * len(pieces))
+            continue
+        start, stop = spans[i]
+        letters = [max(1, sum(c.isalnum() for c in p)) for p in pieces]
+        edges = start + (stop - start) * np.cumsum([0, *letters]) / sum(letters)
+        part_scores.extend((probability, float(b)) for b in edges[1:])
+        middles.extend(float(a + b) / 2 for a, b in zip(edges, edges[1:]))
+    return parts, part_scores, None if spans is None else middles
+
+
+def _join(words: list[str]) -> str:
+    """Words back into text: a space between them, none after a compound's hyphen."""
+    out: list[str] = []
+    for word in words:
+        if out and _COMPOUND.search(out[-1][-2:] + word[:1]):
+            out[-1] += word
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
 def _rebase(history: list[tuple[int, list[str]]], agreed: list[str], now: int) -> list[tuple[int, list[str]]]:
     """Recent hypotheses with the newly committed words removed from their front (those that
     do not start with them cannot vote any more), the ones older than needed dropped."""
@@ -628,6 +732,27 @@ def _word_scores(aligned) -> list[tuple[float, float]]:
     return out
 
 
+def _word_spans(aligned) -> list[tuple[float, float]]:
+    """``(start, end)`` s of each word :func:`_word_scores` scores: its first piece's start to
+    its last piece's end."""
+    out: list[tuple[float, float]] = []
+    for piece in aligned:
+        if piece.text.startswith(" ") or not out:
+            out.append((piece.start, piece.end))
+        elif any(c.isalnum() for c in piece.text):
+            out[-1] = (out[-1][0], piece.end)
+    return out
+
+
+def _words_end(result: "WindowResult") -> float:
+    """Where the aligned words of ``result`` end (s into the window; +inf when not aligned:
+    nothing to say)."""
+    if result.words is None:
+        return float("inf")
+    spoken = [w.end for w in result.words if any(c.isalnum() for c in w.text)]
+    return max(spoken, default=0.0)
+
+
 def _sure_words(scores: list[tuple[float, float]], duration: float) -> int:
     """How many leading words are sure: given at least :data:`MIN_WORD_PROBABILITY`, or
     heard with :data:`RIGHT_CONTEXT_S` of audio after them (``duration``: the buffer's)."""
@@ -648,15 +773,26 @@ def _common_prefix(a: list[str], b: list[str]) -> list[str]:
     return a[:n]
 
 
-def _after_prefix(carry: list[str], hyp: list[str]) -> int:
+def _after_prefix(carry: list[str], hyp: list[str], middles: list[float] | None = None,
+                  carry_end: float | None = None) -> int:
     """Index in ``hyp`` just after the words that repeat ``carry`` (committed words still in the
-    buffer).  Exact prefix first; otherwise the best alignment of the two (``difflib``)."""
+    buffer).  Exact prefix first; otherwise the best alignment of the two (``difflib``), and
+    past its last matching words, when the words' times are known (``middles``: the middle of
+    each word of ``hyp``, s; ``carry_end``: where the last carried word ends, s), the words
+    whose middle lies before ``carry_end``: a decode that hears the carried words otherwise
+    ("and crease" as "increase") says them in another number of words, so counting them off
+    would skip or repeat a word after them."""
     if not carry:
         return 0
     if hyp[: len(carry)] == carry:
         return len(carry)
     head = hyp[: len(carry) + 2]  # the carried words are at the start of the buffer's audio
     blocks = [b for b in difflib.SequenceMatcher(None, carry, head, autojunk=False).get_matching_blocks() if b.size]
+    if middles is not None and carry_end is not None:
+        n = blocks[-1].b + blocks[-1].size if blocks else 0
+        while n < len(hyp) and middles[n] < carry_end:
+            n += 1
+        return n
     if not blocks:  # leading words that sound like the carried ones are them, heard differently
         n = 0
         while n < min(len(carry), len(hyp)) and difflib.SequenceMatcher(None, carry[n], hyp[n]).ratio() >= 0.5:
@@ -728,9 +864,36 @@ def _quietest(levels: EnergyVad, buf: np.ndarray, lo_s: float, hi_s: float, quie
     return best * hop + 0.0125  # the frame's centre
 
 
-def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[tuple[float, float]] | None:
-    """``(start, end)`` seconds of each word in the window ``mel`` (CTranslate2's alignment
-    heads + DTW, as faster-whisper's word timestamps); None when it cannot tell."""
+def _case_swapped_probability(decoder, encoded, before: list[str], word: str, num_frames: int) -> float | None:
+    """The probability the model gives ``word`` with the case of its first letter swapped,
+    after the words ``before``, in the window whose encoder output is ``encoded`` (the mean
+    over its tokens, as faster-whisper's word probability that :func:`_word_scores` reads);
+    None when the word has no such variant.
+
+    Whisper writes a word at a sentence start capitalised or not, so "The" and "the" split the
+    probability of the same word (about 0.45 each at the start of a window); the stream
+    compares words case-blind, so it asks whether the *word* is likely: the sum of the two."""
+    core = word.strip(".,?!;:\"'()[]")
+    if not core or not core[0].isalpha():
+        return None
+    first = core[0].lower() if core[0].isupper() else core[0].upper()
+    variant = first + core[1:]
+    tokenizer = decoder.tokenizer
+    prefix = tokenizer.encode(" " + _join(before)) if before else []
+    tokens = tokenizer.encode(" " + variant)
+    try:
+        result = decoder.model.align(encoded, tokenizer.sot_sequence, [prefix + tokens], num_frames)[0]
+    except Exception:  # no second opinion this time
+        logger.debug("alignment failed", exc_info=True)
+        return None
+    probabilities = list(result.text_token_probs)[len(prefix):len(prefix) + len(tokens)]
+    return sum(probabilities) / len(probabilities) if probabilities else None
+
+
+def _align(decoder, mel, words: list[str], num_frames: int) -> list[tuple[float, float]] | None:
+    """``(start, end)`` seconds of each word in the window ``mel`` (log-mel features, or their
+    encoder output: CTranslate2's alignment heads + DTW, as faster-whisper's word timestamps);
+    None when it cannot tell."""
     import ctranslate2
 
     tokenizer = decoder.tokenizer
@@ -742,7 +905,8 @@ def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[
     if not tokens:
         return None
     try:
-        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
+        features = mel if not isinstance(mel, np.ndarray) else \
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
         result = decoder.model.align(features, tokenizer.sot_sequence, [tokens], num_frames)[0]
     except Exception:  # an alignment failure only means no cut this time
         logger.debug("alignment failed", exc_info=True)
@@ -758,7 +922,7 @@ def _align(decoder, mel: np.ndarray, words: list[str], num_frames: int) -> list[
 
 
 def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float, prompt: list[int],
-                align: bool = False) -> tuple["WindowResult", np.ndarray]:
+                align: bool = False, commits: bool = False) -> tuple["WindowResult", np.ndarray]:
     """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in) and
     its log-mel window: ``Transcriber``'s adaptive window with ``context_pad_s`` of silence after
     the speech and its options at their first temperature."""
@@ -767,6 +931,8 @@ def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float,
     mel = silence_padded_log_mel(buf, frames, asr._n_mels)
     options = asr._chunk_options(duration)
     options = replace(options, temperatures=options.temperatures[:1])
+    if commits and options.beam_size < COMMIT_BEAM_SIZE:
+        options = replace(options, beam_size=COMMIT_BEAM_SIZE, beam_below_logprob=COMMIT_BEAM_BELOW_LOGPROB)
     return decoder.decode_window(mel, prompt, options, duration, align=align), mel
 
 
@@ -788,17 +954,17 @@ def _segments(committed: list[str], scores: list[tuple[float, float]], times: li
         group.append(i)
         if word.endswith((".", "?", "!")) or i == len(committed) - 1:
             out.append(Segment(
-                start=stamps[group[0]][0], end=stamps[group[-1]][1], text=" ".join(committed[j] for j in group),
+                start=stamps[group[0]][0], end=stamps[group[-1]][1], text=_join([committed[j] for j in group]),
                 no_speech_prob=max(scores[j][1] for j in group),
                 avg_logprob=sum(scores[j][0] for j in group) / len(group),
             ))
             group = []
     for seg in tail:
-        ws = seg.text.split()
+        ws = _split(seg.text)
         if skip >= len(ws):
             skip -= len(ws)
             continue
-        text = " ".join(ws[skip:])
+        text = _join(ws[skip:])
         skip = 0
         out.append(seg if text == seg.text else _replace_text(seg, text))
     return out
