@@ -19,6 +19,7 @@ from voiceflow.asr.stream import (
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
 from voiceflow.bench.asr import corpus_wer
+from voiceflow.bench.stream import feed_caught_up
 
 SAMPLE = Path(voiceflow.__file__).parent / "data" / "sample.wav"
 REFERENCE = (SAMPLE.parent / "sample.txt").read_text().strip()
@@ -108,18 +109,6 @@ def test_only_the_sure_leading_words_are_committed():
     # an unsure word with enough audio after it is as sure as more audio will make it
     assert _sure_words([(0.2, 1.0), (0.9, 3.5)], duration=4.0) == 2
     assert _sure_words([], duration=4.0) == 0
-
-
-def feed_caught_up(stream: TranscriptStream, audio: np.ndarray, block: int = 512) -> None:
-    """Feed ``audio`` and, after each block, wait until the worker has taken it and is idle: a
-    worker that always keeps up (deterministic decode points, whatever the machine's speed)."""
-    for i in range(0, len(audio), block):
-        stream.feed(audio[i:i + block])
-        while True:
-            with stream._lock:
-                if stream._read_pos == stream._ring.total and stream._inflight is None:
-                    break
-            time.sleep(0.0005)
 
 
 # --- the real model ---------------------------------------------------------------------------------

@@ -49,3 +49,24 @@ def test_summary_medians_ratios_and_table(tmp_path):
     assert table.count("\n") == 4 and "| dictations | balanced |" in table
     write_chart(runs, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_a_replay_gives_the_same_text_and_decodes_on_every_run():
+    """``--replay`` feeds each block once the worker is idle: the decode points, hence the
+    text, do not depend on the machine's speed; the first word is in audio time."""
+    from pathlib import Path
+
+    import voiceflow
+    from voiceflow.asr.transcriber import Transcriber
+    from voiceflow.audio.file import read_audio
+    from voiceflow.bench.stream import stream_once
+
+    audio = read_audio(str(Path(voiceflow.__file__).parent / "data" / "sample.wav"))
+    with Transcriber(mode="speed") as asr:
+        first = stream_once(asr, audio, replay=True)
+        second = stream_once(asr, audio, replay=True)
+    text, _, first_word, _, dropped, decodes = first
+    assert text and (text, decodes) == (second[0], second[5])
+    assert first_word is not None and 0.0 < first_word < len(audio) / 16000 and first_word == second[2]
+    assert dropped == 0

@@ -91,3 +91,4 @@ def test_stream_parser_and_bad_arguments(tmp_path, capsys):
     assert args.func(args) == 2 and "unknown mode" in capsys.readouterr().err
     args = parser.parse_args(["stream", "--corpus", str(tmp_path), "--limit", "0"])
     assert args.func(args) == 2 and "--limit" in capsys.readouterr().err
+    assert parser.parse_args(["stream", "--replay"]).replay and not parser.parse_args(["stream"]).replay

@@ -17,6 +17,10 @@ clip, so load from other processes hits all three alike.  Reported per set and m
 * input blocks dropped (samples overwritten in the stream's ring, counted in 512-sample blocks,
   plus blocks ``feed`` rejected).
 
+``--replay`` feeds each block only once the worker has taken the last one and is idle (the
+decode points are then the same on any machine, so the WER is reproducible to the word; the
+first word is then measured in audio time); the real-time run is what a user gets.
+
 Sets: the corpus clips (``<= 12 s`` ones in the latency medians) and long dictations built from
 them: clips joined with 0.5-1 s pauses into 20-60 s utterances (seeded, reproducible).
 """
@@ -101,40 +105,58 @@ def speech_onset_s(audio: np.ndarray) -> float:
     return float(loud[0] * HOP / RATE) if loud.size else 0.0
 
 
-def stream_once(transcriber, audio: np.ndarray) -> tuple[str, float, float | None, float, int, int]:
-    """Feed ``audio`` in 512-sample blocks at real-time pace, then finish.  Returns ``(text,
-    seconds inside finish, onset-to-first-committed-word or None, CPU seconds while feeding,
-    dropped blocks, worker decodes)``."""
+def feed_caught_up(stream, audio: np.ndarray, block: int = BLOCK) -> None:
+    """Feed ``audio`` and, after each block, wait until the worker has taken it and is idle: a
+    worker that always keeps up, so the decode points are the same on any machine."""
+    for i in range(0, len(audio), block):
+        stream.feed(audio[i:i + block])
+        while True:
+            with stream._lock:
+                if stream._read_pos == stream._ring.total and stream._inflight is None:
+                    break
+            time.sleep(0.0005)
+
+
+def stream_once(transcriber, audio: np.ndarray, replay: bool = False
+                ) -> tuple[str, float, float | None, float, int, int]:
+    """Feed ``audio`` in 512-sample blocks at real-time pace (``replay``: each block once the
+    worker is idle, :func:`feed_caught_up`), then finish.  Returns ``(text, seconds inside
+    finish, onset-to-first-committed-word or None, CPU seconds while feeding, dropped blocks,
+    worker decodes)``; the first word is wall time at real-time pace, audio time in a replay."""
     first: list[float] = []
 
     def on_update(update) -> None:
         if update.text and not first:
-            first.append(time.perf_counter())
+            first.append(update.seconds if replay else time.perf_counter())
 
     onset = speech_onset_s(audio)
     stream = transcriber.stream(on_update=on_update)
     cpu0 = time.process_time()
-    t0 = time.perf_counter()
-    onset_wall = None
-    for i in range(0, len(audio), BLOCK):
-        stream.feed(audio[i:i + BLOCK])
-        fed = (i + BLOCK) / RATE
-        if onset_wall is None and fed >= onset:
-            onset_wall = time.perf_counter()
-        wait = t0 + fed - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
+    if replay:
+        feed_caught_up(stream, audio)
+        onset_at: float | None = onset  # audio time, as the updates' seconds
+    else:
+        t0 = time.perf_counter()
+        onset_at = None
+        for i in range(0, len(audio), BLOCK):
+            stream.feed(audio[i:i + BLOCK])
+            fed = (i + BLOCK) / RATE
+            if onset_at is None and fed >= onset:
+                onset_at = time.perf_counter()
+            wait = t0 + fed - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
     cpu = time.process_time() - cpu0
     released = time.perf_counter()
     transcript = stream.finish()
     finish_s = time.perf_counter() - released
-    first_word = first[0] - onset_wall if first and onset_wall is not None else None
+    first_word = first[0] - onset_at if first and onset_at is not None else None
     dropped = math.ceil(stream.lost_samples / BLOCK) + stream.rejected_blocks
     return transcript.text, finish_s, first_word, cpu, dropped, stream.decodes
 
 
 def run_benchmark(corpus: Path, modes: Sequence[str] = MODES, *, limit: int | None = None, long_count: int = 5,
-                  log: Callable[[str], None] = lambda m: None) -> list[Run]:
+                  replay: bool = False, log: Callable[[str], None] = lambda m: None) -> list[Run]:
     from faster_whisper import WhisperModel
 
     from voiceflow.asr.models import resolve_model
@@ -159,7 +181,7 @@ def run_benchmark(corpus: Path, modes: Sequence[str] = MODES, *, limit: int | No
         with Transcriber(mode=mode) as transcriber:
             for set_name, items in (("clips", clips), ("dictations", dictations)):
                 for name, audio, ref in items:
-                    text, finish_s, first_word, cpu, dropped, decodes = stream_once(transcriber, audio)
+                    text, finish_s, first_word, cpu, dropped, decodes = stream_once(transcriber, audio, replay)
                     time.sleep(0.2)
                     started = time.perf_counter()
                     oneshot = transcriber.transcribe(audio).text

@@ -123,6 +123,9 @@ def configure_stream(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
                         help="only the first N clips (and N/4 dictations): the run takes as long as its audio")
     parser.add_argument("--dictations", type=int, default=5,
                         help="long dictations (20-60 s, clips joined with pauses) per mode (default %(default)s)")
+    parser.add_argument("--replay", action="store_true",
+                        help="feed each block once the worker is idle instead of at real-time pace: "
+                             "the same decode points on any machine (reproducible WER)")
     parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                         help="folder for stream_results.md/.json and stream_latency.png (default: the current directory)")
     return parser
@@ -159,7 +162,7 @@ def run_stream(args: argparse.Namespace) -> int:
         return 2
     out = args.out
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    runs = stream.run_benchmark(corpus, modes, limit=args.limit, long_count=args.dictations, log=log)
+    runs = stream.run_benchmark(corpus, modes, limit=args.limit, long_count=args.dictations, replay=args.replay, log=log)
     if not runs:
         print(f"voiceflow bench stream: no clips with references in {corpus}", file=sys.stderr)
         return 2
