@@ -194,7 +194,7 @@ def test_a_word_is_sure_whatever_its_case(asr, speech):
     lower-case spellings; the stream asks for the word's, the sum of both."""
     decoder = asr._decoder
     buf = speech[: 2 * 16000]
-    result, _ = stream_mod._first_rung(asr, decoder, buf, 1.95, decoder.prompt(None, timestamps=True), align=True)
+    result = stream_mod._first_rung(asr, decoder, buf, 1.95, decoder.prompt(None, timestamps=True), align=True)
     first = result.text.split()[0]
     assert first.strip(",.").lower() == "voice"
     own = _word_scores(result.words)[0][0]

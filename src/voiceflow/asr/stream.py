@@ -74,6 +74,7 @@ from voiceflow.asr.decode import is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import words as _norm_words
 from voiceflow.audio.guard import MAX_CHANNELS, audio_validation_guard
+from voiceflow.config import MODES
 
 if TYPE_CHECKING:
     from voiceflow.asr.decode import WindowResult
@@ -124,8 +125,8 @@ RIGHT_CONTEXT_S = 2.0
 words after a word are what settles it (Whisper decodes it with them in the window), and a
 few words' worth (about six at a typical rate) that have not changed it will not; waiting
 longer would hold every later word back behind one unusual word (a name, a number)."""
-COMMIT_BEAM_SIZE = 5
-COMMIT_BEAM_BELOW_LOGPROB = -0.5
+COMMIT_BEAM_SIZE: int = MODES["balanced"]["beam_size"]
+COMMIT_BEAM_BELOW_LOGPROB: float = MODES["balanced"]["beam_below_logprob"]
 """The worker's decodes, whose words may be committed, search with a beam of
 :data:`COMMIT_BEAM_SIZE` when the greedy text's average log-probability is below this (the
 ``balanced`` preset's rule), even in a greedy mode: a committed word cannot be corrected
@@ -337,7 +338,7 @@ class TranscriptStream:
                 return [_shift(seg, offset) for seg in tail.segments]
             prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
             if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
-                first, _ = _first_rung(asr, decoder, buf, speech_end, prompt)
+                first = _first_rung(asr, decoder, buf, speech_end, prompt)
                 clock.add(first)
                 reason = asr._judge(first, len(buf) / SAMPLE_RATE, speech_end)
                 if reason is None:
@@ -430,6 +431,12 @@ class TranscriptStream:
         except Exception:
             logger.exception("TranscriptStream worker failed; finish() still decodes everything fed")
 
+    def _idle(self) -> bool:
+        """Whether the worker has taken everything fed and is not decoding (a replay feeds the
+        next block only then: ``voiceflow.bench.stream.feed_caught_up``)."""
+        with self._lock:
+            return self._read_pos == self._ring.total and self._inflight is None
+
     def _drain(self) -> None:
         """Ring -> 16 kHz audio (lock held)."""
         data, total = self._ring.since(self._read_pos)
@@ -506,13 +513,13 @@ class TranscriptStream:
         duration = len(buf) / SAMPLE_RATE
         # timestamps even in text-only modes: they tell whether the text covers the speech
         prompt = decoder.prompt(prompt_text or None, timestamps=True)
-        result, mel = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True)
+        result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True)
         self.decodes += 1
         if prompt_text and _words_end(result) < speech_end - _ctx.UNCOVERED_SPEECH_TOLERANCE_S:
             # the committed text led the decoder to stop before the speech does (it ends the
             # carried sentence and says no more): the one-shot way, without it, as finish() does
-            alone, _ = _first_rung(asr, decoder, buf, speech_end, decoder.prompt(None, timestamps=True),
-                                   align=True, commits=True)
+            alone = _first_rung(asr, decoder, buf, speech_end, decoder.prompt(None, timestamps=True),
+                                align=True, commits=True)
             self.decodes += 1
             if _words_end(alone) > _words_end(result):
                 result = alone
@@ -521,8 +528,9 @@ class TranscriptStream:
             return None  # a broken hypothesis: wait for the next one
         silent = is_silent(result.no_speech_prob, result.avg_logprob, cfg)
         spoken = [] if silent else result.text.split()
-        scores = _word_scores(result.words or ())
-        spans: list[tuple[float, float]] | None = _word_spans(result.words or ())
+        aligned = _aligned_words(result.words or ())
+        scores = [(p, end) for p, _, end in aligned]
+        spans: list[tuple[float, float]] | None = [(start, end) for _, start, end in aligned]
         if len(scores) != len(spoken):  # the aligner split the text otherwise: no word is judged unsure
             scores, spans = [(1.0, 0.0)] * len(spoken), None
         hyp, scores, middles = _split_scored(spoken, scores, spans)
@@ -549,7 +557,7 @@ class TranscriptStream:
             if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
                 agreed = []
             sure = _sure_words(scores[skip:skip + len(agreed)], duration)
-            if sure < len(agreed) and result.encoded is not None:
+            if sure < len(agreed):
                 k = skip + sure  # the first word held back: is it the word or only its case that is unsure?
                 other = _case_swapped_probability(decoder, result.encoded, hyp[:k], hyp[k], _ctx.content_frames(len(buf)))
                 if other is not None:
@@ -576,8 +584,7 @@ class TranscriptStream:
         if agreed and speech_end > duration - ENDPOINT_S:
             # cut while the speech goes on; a decode that heard it end may be the tail at release
             # (finish() takes it only for the same buffer), and the next speech cuts soon enough
-            self._cut_at_words(mel if result.encoded is None else result.encoded, buf, buf_start, hyp,
-                               committed_in_buf, n_carry, quiet_db)
+            self._cut_at_words(result.encoded, buf, buf_start, hyp, committed_in_buf, n_carry, quiet_db)
         if duration >= HARD_BUFFER_S:
             with self._lock:  # no agreement and no gap for this long: commit what was heard
                 if self._state == "open" and self._buf_start == buf_start:
@@ -596,7 +603,7 @@ class TranscriptStream:
         with self._lock:
             return StreamUpdate(_join(self._committed), self._tentative, end / SAMPLE_RATE)
 
-    def _cut_at_words(self, mel, buf, buf_start, hyp, n_committed, n_carry, quiet_db) -> None:
+    def _cut_at_words(self, encoded, buf, buf_start, hyp, n_committed, n_carry, quiet_db) -> None:
         """Align the committed words to the audio and cut the buffer in a gap between two of
         them, keeping at least :data:`LOOKBACK_S` of committed speech in front of the
         uncommitted words.
@@ -610,7 +617,7 @@ class TranscriptStream:
         decoder = asr._decoder
         if decoder is None or n_committed < 2:
             return
-        spans = _align(decoder, mel, hyp[:n_committed], _ctx.content_frames(len(buf)))
+        spans = _align(decoder, encoded, hyp[:n_committed], _ctx.content_frames(len(buf)))
         if spans is None:
             return
         last_end = spans[-1][1]
@@ -718,39 +725,31 @@ def _rebase(history: list[tuple[int, list[str]]], agreed: list[str], now: int) -
     return keep[old[-1]:] if old else keep
 
 
-def _word_scores(aligned) -> list[tuple[float, float]]:
-    """``(probability, end s)`` per whitespace-separated word of the aligned text: the
+def _aligned_words(aligned) -> list[tuple[float, float, float]]:
+    """``(probability, start s, end s)`` per whitespace-separated word of the aligned text: the
     aligner's pieces that do not start with a space belong to the word before (the lowest
-    probability counts); punctuation on its own says nothing about the word."""
-    out: list[tuple[float, float]] = []
-    for piece in aligned:
-        text = piece.text
-        if text.startswith(" ") or not out:
-            out.append((piece.probability, piece.end))
-        elif any(c.isalnum() for c in text):
-            out[-1] = (min(out[-1][0], piece.probability), piece.end)
-    return out
-
-
-def _word_spans(aligned) -> list[tuple[float, float]]:
-    """``(start, end)`` s of each word :func:`_word_scores` scores: its first piece's start to
-    its last piece's end."""
-    out: list[tuple[float, float]] = []
+    probability counts, the last piece's end ends it); punctuation on its own says nothing about
+    the word."""
+    out: list[tuple[float, float, float]] = []
     for piece in aligned:
         if piece.text.startswith(" ") or not out:
-            out.append((piece.start, piece.end))
+            out.append((piece.probability, piece.start, piece.end))
         elif any(c.isalnum() for c in piece.text):
-            out[-1] = (out[-1][0], piece.end)
+            probability, start, _ = out[-1]
+            out[-1] = (min(probability, piece.probability), start, piece.end)
     return out
+
+
+def _word_scores(aligned) -> list[tuple[float, float]]:
+    """``(probability, end s)`` per word of :func:`_aligned_words`."""
+    return [(probability, end) for probability, _, end in _aligned_words(aligned)]
 
 
 def _words_end(result: "WindowResult") -> float:
-    """Where the aligned words of ``result`` end (s into the window; +inf when not aligned:
-    nothing to say)."""
-    if result.words is None:
-        return float("inf")
-    spoken = [w.end for w in result.words if any(c.isalnum() for c in w.text)]
-    return max(spoken, default=0.0)
+    """Where the aligned words of ``result`` end, s into the window (the judge's ``uncovered``
+    rule reads the segments' end instead, which a text-only or unclosed decode sets to the
+    window's)."""
+    return max((w.end for w in result.words or () if any(c.isalnum() for c in w.text)), default=0.0)
 
 
 def _sure_words(scores: list[tuple[float, float]], duration: float) -> int:
@@ -881,21 +880,27 @@ def _case_swapped_probability(decoder, encoded, before: list[str], word: str, nu
     tokenizer = decoder.tokenizer
     prefix = tokenizer.encode(" " + _join(before)) if before else []
     tokens = tokenizer.encode(" " + variant)
-    try:
-        result = decoder.model.align(encoded, tokenizer.sot_sequence, [prefix + tokens], num_frames)[0]
-    except Exception:  # no second opinion this time
-        logger.debug("alignment failed", exc_info=True)
+    result = _model_align(decoder, encoded, prefix + tokens, num_frames)
+    if result is None:  # no second opinion this time
         return None
     probabilities = list(result.text_token_probs)[len(prefix):len(prefix) + len(tokens)]
     return sum(probabilities) / len(probabilities) if probabilities else None
 
 
-def _align(decoder, mel, words: list[str], num_frames: int) -> list[tuple[float, float]] | None:
-    """``(start, end)`` seconds of each word in the window ``mel`` (log-mel features, or their
-    encoder output: CTranslate2's alignment heads + DTW, as faster-whisper's word timestamps);
-    None when it cannot tell."""
-    import ctranslate2
+def _model_align(decoder, encoded, tokens: list[int], num_frames: int):
+    """CTranslate2's alignment of ``tokens`` (after the start-of-transcript sequence, as
+    faster-whisper's word timestamps) to the window whose encoder output is ``encoded``: its
+    ``alignments`` and ``text_token_probs``; None when it fails (nothing depends on it)."""
+    try:
+        return decoder.model.align(encoded, decoder.tokenizer.sot_sequence, [tokens], num_frames)[0]
+    except Exception:
+        logger.debug("alignment failed", exc_info=True)
+        return None
 
+
+def _align(decoder, encoded, words: list[str], num_frames: int) -> list[tuple[float, float]] | None:
+    """``(start, end)`` seconds of each word in the window whose encoder output is ``encoded``
+    (alignment heads + DTW, :func:`_model_align`); None when it cannot tell."""
     tokenizer = decoder.tokenizer
     tokens: list[int] = []
     bounds = [0]
@@ -904,12 +909,8 @@ def _align(decoder, mel, words: list[str], num_frames: int) -> list[tuple[float,
         bounds.append(len(tokens))
     if not tokens:
         return None
-    try:
-        features = mel if not isinstance(mel, np.ndarray) else \
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
-        result = decoder.model.align(features, tokenizer.sot_sequence, [tokens], num_frames)[0]
-    except Exception:  # an alignment failure only means no cut this time
-        logger.debug("alignment failed", exc_info=True)
+    result = _model_align(decoder, encoded, tokens, num_frames)
+    if result is None:  # no cut this time
         return None
     pairs = np.asarray(result.alignments, dtype=np.int64).reshape(-1, 2)
     if pairs.size == 0:
@@ -922,10 +923,11 @@ def _align(decoder, mel, words: list[str], num_frames: int) -> list[tuple[float,
 
 
 def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float, prompt: list[int],
-                align: bool = False, commits: bool = False) -> tuple["WindowResult", np.ndarray]:
-    """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in) and
-    its log-mel window: ``Transcriber``'s adaptive window with ``context_pad_s`` of silence after
-    the speech and its options at their first temperature."""
+                align: bool = False, commits: bool = False) -> "WindowResult":
+    """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in):
+    ``Transcriber``'s adaptive window with ``context_pad_s`` of silence after the speech and its
+    options at their first temperature (``commits``: with :data:`COMMIT_BEAM_SIZE`); ``align``
+    also keeps the window's encoder output (``WindowResult.encoded``) for more alignments."""
     duration = len(buf) / SAMPLE_RATE
     frames = asr._padded_frames(len(buf), speech_end, asr.config.asr.context_pad_s)
     mel = silence_padded_log_mel(buf, frames, asr._n_mels)
@@ -933,7 +935,7 @@ def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float,
     options = replace(options, temperatures=options.temperatures[:1])
     if commits and options.beam_size < COMMIT_BEAM_SIZE:
         options = replace(options, beam_size=COMMIT_BEAM_SIZE, beam_below_logprob=COMMIT_BEAM_BELOW_LOGPROB)
-    return decoder.decode_window(mel, prompt, options, duration, align=align), mel
+    return decoder.decode_window(mel, prompt, options, duration, align=align)
 
 
 def _shift(segment: "Segment", offset: float) -> "Segment":

@@ -110,10 +110,7 @@ def feed_caught_up(stream, audio: np.ndarray, block: int = BLOCK) -> None:
     worker that always keeps up, so the decode points are the same on any machine."""
     for i in range(0, len(audio), block):
         stream.feed(audio[i:i + block])
-        while True:
-            with stream._lock:
-                if stream._read_pos == stream._ring.total and stream._inflight is None:
-                    break
+        while not stream._idle():
             time.sleep(0.0005)
 
 
