@@ -13,8 +13,8 @@ import voiceflow
 from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
-    PAUSE_LOOKBACK_S, StreamUpdate, TranscriptStream, _after_prefix, _case_swapped_probability, _common_prefix,
-    _echo, _join, _split, _split_scored, _sure_words, _word_scores,
+    AGREE_GAP_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix, _agreement,
+    _case_swapped_probability, _common_prefix, _echo, _join, _split, _split_scored, _sure_words, _word_scores,
 )
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
@@ -50,6 +50,21 @@ def feed_paced(stream: TranscriptStream, audio: np.ndarray, block: int = 512, sp
 def test_common_prefix_ignores_case_and_punctuation_but_not_words():
     assert _common_prefix(["Hello,", "world", "again"], ["hello", "World.", "friend"]) == ["Hello,", "world"]
     assert _common_prefix(["a", "b"], []) == []
+
+
+def test_words_are_agreed_only_when_every_hypothesis_over_the_gap_agrees():
+    step = int(STEP_S * 16000)
+    gap_steps = int(np.ceil(AGREE_GAP_S / STEP_S))
+    now = (gap_steps + 1) * step
+    newest = "mister john dashwood had".split()
+    steady = [((k + 1) * step, newest[: 2 + k // 2]) for k in range(gap_steps)]
+    assert _agreement(newest, steady, now) == newest[:2]
+    # Whisper kept "and" in a decode between them: the start is not settled yet
+    flicker = list(steady)
+    flicker[-1] = (flicker[-1][0], ["and", *newest])
+    assert _agreement(newest, flicker, now) == []
+    # only hypotheses made on less than the gap less audio: nothing is old enough to agree with
+    assert _agreement(newest, [(now - step, newest)], now) == []
 
 
 def test_carried_words_are_found_at_the_start_only():

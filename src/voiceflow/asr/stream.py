@@ -12,9 +12,10 @@ only decides *what* to decode and *what to keep*):
   the committed text as previous context (``<|startofprev|>``, run in one decoder step).  Under
   load it simply takes all the audio that arrived meanwhile: one decode of the newest buffer,
   never a queue of stale ones.
-* **LocalAgreement-2** (Macháček et al., 2023), with a gap: the words on which a hypothesis and
-  the newest one made on at least :data:`AGREE_GAP_S` less audio agree, after what is already
-  committed, are committed -- as far as the model is sure of them: a word whose aligned
+* **LocalAgreement** (Macháček et al., 2023), over a gap: the words on which the newest
+  hypothesis, the newest one made on at least :data:`AGREE_GAP_S` less audio and every one in
+  between agree (:func:`_agreement`), after what is already committed, are committed -- as far
+  as the model is sure of them: a word whose aligned
   probability is under :data:`MIN_WORD_PROBABILITY` waits (with every word after it) until
   :data:`RIGHT_CONTEXT_S` of audio follows it -- the word's probability, whatever its case
   (:func:`_case_swapped_probability`).  The last word of a hypothesis is not committed
@@ -89,8 +90,10 @@ STEP_S = 0.3
 """New audio (seconds) before the worker decodes again."""
 AGREE_GAP_S = 1.0
 """LocalAgreement compares a hypothesis with the newest one made on at least this much less
-audio: two decodes 0.3 s apart hear nearly the same sound, so their agreeing on a word cut off by
-the buffer end proves little; a second of new speech after it does."""
+audio, and with every one in between: two decodes 0.3 s apart hear nearly the same sound, so
+their agreeing on a word cut off by the buffer end proves little; a word that stayed the same
+through a second of new speech after it is settled, and one that came and went in between
+(Whisper drops or keeps a sentence-initial "And" depending on where the window ends) is not."""
 RING_S = 30.0
 """Seconds the feed ring holds: how far the worker may fall behind before audio is lost."""
 MAX_BUFFER_S = 15.0
@@ -550,8 +553,7 @@ class TranscriptStream:
             if carry or self._after_cut:
                 skip += _echo(self._committed, hyp[skip:])
             fresh = hyp[skip:]
-            reference = [h for e, h in self._history if e <= end - AGREE_GAP_S * SAMPLE_RATE]
-            agreed = _common_prefix(fresh, reference[-1]) if reference else []
+            agreed = _agreement(fresh, self._history, end)
             if not ended:
                 agreed = agreed[: max(0, min(len(agreed), len(fresh) - 1))]
             if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
@@ -759,6 +761,20 @@ def _sure_words(scores: list[tuple[float, float]], duration: float) -> int:
     while n < len(scores) and (scores[n][0] >= MIN_WORD_PROBABILITY or scores[n][1] <= duration - RIGHT_CONTEXT_S):
         n += 1
     return n
+
+
+def _agreement(fresh: list[str], history: list[tuple[int, list[str]]], now: int) -> list[str]:
+    """The leading words of ``fresh`` (the newest hypothesis, of audio up to sample ``now``) on
+    which every hypothesis in ``history`` (``(audio end, words)``, oldest first) since the newest
+    one made on at least :data:`AGREE_GAP_S` less audio agrees: stable for that long, not only
+    at its two ends.  Empty when no hypothesis is that old."""
+    old = [i for i, (end, _) in enumerate(history) if end <= now - AGREE_GAP_S * SAMPLE_RATE]
+    if not old:
+        return []
+    agreed = fresh
+    for _, words in history[old[-1]:]:
+        agreed = _common_prefix(agreed, words)
+    return agreed
 
 
 def _common_prefix(a: list[str], b: list[str]) -> list[str]:
