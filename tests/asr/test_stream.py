@@ -13,8 +13,8 @@ import voiceflow
 from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
-    AGREE_GAP_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix, _agreement,
-    _case_swapped_probability, _common_prefix, _echo, _join, _split, _split_scored, _sure_words, _word_scores,
+    AGREE_GAP_S, FINISH_LOOKBACK_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix, _agreement,
+    _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split, _split_scored, _sure_words, _word_scores,
 )
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
@@ -65,6 +65,24 @@ def test_words_are_agreed_only_when_every_hypothesis_over_the_gap_agrees():
     assert _agreement(newest, flicker, now) == []
     # only hypotheses made on less than the gap less audio: nothing is old enough to agree with
     assert _agreement(newest, [(now - step, newest)], now) == []
+
+
+def test_finish_decodes_from_a_gap_keeping_its_lookback_of_committed_words():
+    from voiceflow.asr.chunking import EnergyVad
+
+    rng = np.random.default_rng(0)
+    buf = (0.1 * rng.standard_normal(16000 * 4)).astype(np.float32)
+    buf[int(1.00 * 16000):int(1.10 * 16000)] *= 0.001  # the pause after the second word
+    start = 10.0  # the buffer's start in the stream, s
+    ends = [start + e for e in (0.5, 1.02, 2.2, 1.0 + FINISH_LOOKBACK_S + 0.6)]
+    k, cut_s = _finish_cut(EnergyVad(), buf, start, ends)
+    assert k == 2 and 1.0 <= cut_s <= 1.1  # the two words before the pause go, the rest is lookback
+    assert ends[-1] - (start + cut_s) >= FINISH_LOOKBACK_S - 0.1
+    assert _finish_cut(EnergyVad(), buf, start, ends[:2]) == (0, 0.0)  # too little committed speech
+    early = [start + 0.3, ends[1] - 0.6, *ends[2:]]  # the cut would save under MIN_FINISH_CUT_S
+    assert _finish_cut(EnergyVad(), buf, start, early) == (0, 0.0)
+    assert _finish_cut(EnergyVad(), buf, start, [ends[0], None, *ends[2:]]) == (0, 0.0)  # a time unknown
+    assert _finish_cut(EnergyVad(), buf, start, [ends[1], ends[0], *ends[2:]]) == (0, 0.0)  # not in order
 
 
 def test_carried_words_are_found_at_the_start_only():

@@ -142,6 +142,15 @@ more words on the long readings: ``docs/stream.md``)."""
 DROPPED_WORDS = 2
 """finish() re-decodes the tail without previous text when its decode has more than this many
 words fewer than a recent worker hypothesis of less audio (the decoder skipped words)."""
+FINISH_LOOKBACK_S = 1.0
+"""Committed speech ``finish()`` keeps before the uncommitted words when it decodes the tail
+(the worker keeps :data:`LOOKBACK_S`): every carried word is decoded again at ~4.5 ms a token
+while the user waits, and the tail's first words need the phrase they continue, not the one before."""
+MIN_FINISH_CUT_S = 1.0
+"""``finish()`` cuts only this much audio or more: a shorter cut saves a word or two of decoding
+but turns them into a previous text of a word or two, which costs more than it saves (measured:
+"The" alone as context made the greedy decode unsure, so the beam ran, and wrote "Child Almost
+Hurt The Small Dog")."""
 LONG_BUFFER_S = 6.0
 """A buffer this long is cut at the quietest spot between committed words even when no spot is
 quiet enough to be a pause (unbroken speech), so that what finish() decodes stays short."""
@@ -205,6 +214,7 @@ class TranscriptStream:
         self._committed: list[str] = []  # committed words, display form
         self._scores: list[tuple[float, float]] = []  # (avg_logprob, no_speech_prob) of the committing decode
         self._times: list[tuple[float, float]] = []  # (start, end) s of committed words before the buffer
+        self._ends: list[float | None] = []  # aligned end (s) of each committed word when committed (None: unknown)
         self._carry = 0  # committed words that lie inside the buffer (not cut yet)
         self._after_cut = False  # the buffer starts at a cut: drop a repeat of the last words
         self._history: list[tuple[int, list[str]]] = []  # (audio end, uncommitted words) of recent hypotheses
@@ -300,6 +310,7 @@ class TranscriptStream:
             committed = list(self._committed)
             scores = list(self._scores)
             times = list(self._times)
+            carried_ends = self._ends[len(self._ends) - carry:] if carry else []
             after_cut, last, inflight = self._after_cut, self._last, self._inflight
             heard = max((len(h) for _, h in self._history), default=0)  # uncommitted words heard lately
             duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
@@ -359,6 +370,16 @@ class TranscriptStream:
                 # only silence arrived since the worker decoded this buffer: that decode is the tail
                 tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
             else:
+                k, cut_s = _finish_cut(self._levels, buf, buf_start / SAMPLE_RATE, carried_ends)
+                if k:  # decode from the cut: less lookback, fewer committed words decoded again
+                    cut = int(cut_s * SAMPLE_RATE)
+                    previous = buf_start / SAMPLE_RATE
+                    for end_s in carried_ends[:k]:
+                        times.append((round(previous, 3), round(min(end_s, buf_start / SAMPLE_RATE + cut_s), 3)))
+                        previous = end_s
+                    buf, buf_start, carry, carried = buf[cut:], buf_start + cut, carry - k, carried[k:]
+                    speech_end -= cut_s
+                    prompt_text = _join(committed[: len(committed) - carry])
                 tail_segments = decode_tail(prompt_text)
             tail_words = [w for seg in tail_segments for w in _split(seg.text)]
             skip = fresh_start(tail_words)
@@ -426,13 +447,19 @@ class TranscriptStream:
                     with self._decoded:
                         self._inflight = None
                         self._decoded.notify_all()
-                if update is not None and self._on_update is not None:
-                    try:
-                        self._on_update(update)
-                    except Exception:  # a display error must not stop transcription
-                        logger.exception("TranscriptStream on_update raised")
+                if update is not None:
+                    self._emit(update)
         except Exception:
             logger.exception("TranscriptStream worker failed; finish() still decodes everything fed")
+
+    def _emit(self, update: StreamUpdate) -> None:
+        """Call ``on_update`` (worker thread)."""
+        if self._on_update is None:
+            return
+        try:
+            self._on_update(update)
+        except Exception:  # a display error must not stop transcription
+            logger.exception("TranscriptStream on_update raised")
 
     def _idle(self) -> bool:
         """Whether the worker has taken everything fed and is not decoding (a replay feeds the
@@ -484,6 +511,7 @@ class TranscriptStream:
                 span = (round(self._buf_start / SAMPLE_RATE, 3), round(end / SAMPLE_RATE, 3))
                 self._committed.extend(rest)
                 self._scores.extend([self._heard_scores] * len(rest))
+                self._ends.extend([None] * len(rest))
                 self._times.extend([span] * (self._carry + len(rest)))
                 self._carry, self._tentative = 0, ""
             if self._carry == 0 and not self._tentative:
@@ -573,16 +601,22 @@ class TranscriptStream:
                     self.first_commit_s = end / SAMPLE_RATE
                 self._committed.extend(agreed)
                 self._scores.extend([(result.avg_logprob, result.no_speech_prob)] * len(agreed))
+                self._ends.extend(None if middles is None else buf_start / SAMPLE_RATE + scores[skip + i][1]
+                                  for i in range(len(agreed)))
                 self._carry += len(agreed)
                 self._carry_end = None if middles is None else buf_start / SAMPLE_RATE + scores[skip + len(agreed) - 1][1]
             self._history = _rebase(self._history, agreed, end) + [(end, fresh[len(agreed):])]
             self._tentative = _join(fresh[len(agreed):])
             changed = before != (len(self._committed), self._tentative)
+            update = StreamUpdate(_join(self._committed), self._tentative, end / SAMPLE_RATE) if changed else None
             committed_in_buf = skip + len(agreed)
             covered = asr._judge(result, duration, speech_end) is None
             if ended and covered and hyp and not fresh[len(agreed):]:  # all heard is committed, silence follows
                 self._resting = buf_start + int(speech_end * SAMPLE_RATE)
             n_carry = self._carry
+        if update is not None:
+            self._emit(update)  # before the cut's alignment: the words are shown as soon as they are settled
+            changed = False
         if agreed and speech_end > duration - ENDPOINT_S:
             # cut while the speech goes on; a decode that heard it end may be the tail at release
             # (finish() takes it only for the same buffer), and the next speech cuts soon enough
@@ -593,6 +627,7 @@ class TranscriptStream:
                     rest = self._history[-1][1] if self._history else []
                     self._committed.extend(rest)
                     self._scores.extend([(result.avg_logprob, result.no_speech_prob)] * len(rest))
+                    self._ends.extend([None] * len(rest))
                     span = (round(buf_start / SAMPLE_RATE, 3), round((buf_start + len(buf)) / SAMPLE_RATE, 3))
                     self._times.extend([span] * (self._carry + len(rest)))
                     self._carry = 0
@@ -858,6 +893,25 @@ def _quiet_db(levels: EnergyVad, ctx: np.ndarray) -> float:
     if db.size == 0:
         return levels.floor_dbfs
     return max(float(np.percentile(db, 10.0)) + levels.margin_db, levels.floor_dbfs)
+
+
+def _finish_cut(levels: EnergyVad, buf: np.ndarray, buf_start_s: float, ends: list[float | None]
+                ) -> tuple[int, float]:
+    """Where ``finish()`` may start its decode in ``buf`` (which begins at ``buf_start_s`` and
+    holds committed words ending at ``ends``, seconds): ``(k, cut_s)`` -- drop the first ``k``
+    of those words and the audio before ``cut_s`` (seconds into ``buf``), keeping
+    :data:`FINISH_LOOKBACK_S` of committed speech before the uncommitted words; ``(0, 0.0)``
+    when nothing can be dropped (too little lookback, or the words' times are unknown)."""
+    if len(ends) < 2 or any(e is None for e in ends):
+        return 0, 0.0
+    rel = [e - buf_start_s for e in ends]  # type: ignore[operator]
+    if any(b < a for a, b in zip(rel, rel[1:])):
+        return 0, 0.0
+    for k in range(len(rel) - 1, 0, -1):  # the latest word end with enough lookback after it
+        if rel[-1] - rel[k - 1] >= FINISH_LOOKBACK_S:
+            cut_s = _quietest(levels, buf, rel[k - 1] - CUT_SEARCH_S, rel[k - 1] + 0.02, np.inf)
+            return (k, cut_s) if cut_s is not None and cut_s >= MIN_FINISH_CUT_S else (0, 0.0)
+    return 0, 0.0
 
 
 def _quietest(levels: EnergyVad, buf: np.ndarray, lo_s: float, hi_s: float, quiet_db: float) -> float | None:
