@@ -34,7 +34,7 @@ only decides *what* to decode and *what to keep*):
   :data:`KEEP_SILENCE_S`; bounds for unbroken speech:
   :data:`LONG_BUFFER_S`, :data:`MAX_BUFFER_S`, :data:`HARD_BUFFER_S`.
 * :meth:`~TranscriptStream.finish` decodes only the buffer (the uncommitted words and the
-  lookback) through the one-shot path's escalation ladder (adaptive window judged by
+  lookback, shortened to :data:`FINISH_LOOKBACK_S` at a gap after a committed word) through the one-shot path's escalation ladder (adaptive window judged by
   ``voiceflow.asr.context.judge``; more silence, then the full window when judged wrong), with
   the committed text before the buffer as previous context; the lookback's words are matched
   and dropped.  If that decode has fewer new words than a recent worker hypothesis heard in
