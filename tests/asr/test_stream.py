@@ -13,8 +13,9 @@ import voiceflow
 from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
-    AGREE_GAP_S, FINISH_LOOKBACK_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix, _agreement,
-    _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split, _split_scored, _sure_words, _word_scores,
+    AGREE_GAP_S, FINISH_LOOKBACK_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix,
+    _agreement, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split, _split_scored,
+    _sure_words, _word_scores,
 )
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio

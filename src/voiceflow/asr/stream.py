@@ -34,7 +34,8 @@ only decides *what* to decode and *what to keep*):
   :data:`KEEP_SILENCE_S`; bounds for unbroken speech:
   :data:`LONG_BUFFER_S`, :data:`MAX_BUFFER_S`, :data:`HARD_BUFFER_S`.
 * :meth:`~TranscriptStream.finish` decodes only the buffer (the uncommitted words and the
-  lookback, shortened to :data:`FINISH_LOOKBACK_S` at a gap after a committed word) through the one-shot path's escalation ladder (adaptive window judged by
+  lookback, shortened to :data:`FINISH_LOOKBACK_S` at a gap after a committed word) through
+  the one-shot path's escalation ladder (adaptive window judged by
   ``voiceflow.asr.context.judge``; more silence, then the full window when judged wrong), with
   the committed text before the buffer as previous context; the lookback's words are matched
   and dropped.  If that decode has fewer new words than a recent worker hypothesis heard in
@@ -225,7 +226,6 @@ class TranscriptStream:
         self._inflight: tuple[int, int] | None = None  # (buf_start, end) of the worker's decode under way
         self._decoded = threading.Condition(self._lock)  # notified when that decode is done
         self._resting: int | None = None  # sample where the speech ended with every word committed
-        self._carry_end: float | None = None  # s where the last committed word ends (aligned; None: unknown)
         self.decodes = 0
         """Worker decodes so far."""
         self.first_commit_s: float | None = None
@@ -371,7 +371,7 @@ class TranscriptStream:
                 tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
             else:
                 k, cut_s = _finish_cut(self._levels, buf, buf_start / SAMPLE_RATE, carried_ends)
-                if k:  # decode from the cut: less lookback, fewer committed words decoded again
+                if k and cut_s < speech_end:  # decode from the cut: less lookback, fewer committed words decoded again
                     cut = int(cut_s * SAMPLE_RATE)
                     previous = buf_start / SAMPLE_RATE
                     for end_s in carried_ends[:k]:
@@ -574,7 +574,8 @@ class TranscriptStream:
             self._heard_scores = (result.avg_logprob, result.no_speech_prob)
             before = (len(self._committed), self._tentative)
             carry = self._committed[len(self._committed) - self._carry:]
-            carry_end = None if self._carry_end is None else self._carry_end - buf_start / SAMPLE_RATE
+            last_end = self._ends[-1] if self._ends else None  # where the last committed word ends
+            carry_end = None if last_end is None else last_end - buf_start / SAMPLE_RATE
             skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp], middles, carry_end)
             if not carry and self._after_cut:
                 skip = _repeat_of(self._committed, hyp)
@@ -604,7 +605,6 @@ class TranscriptStream:
                 self._ends.extend(None if middles is None else buf_start / SAMPLE_RATE + scores[skip + i][1]
                                   for i in range(len(agreed)))
                 self._carry += len(agreed)
-                self._carry_end = None if middles is None else buf_start / SAMPLE_RATE + scores[skip + len(agreed) - 1][1]
             self._history = _rebase(self._history, agreed, end) + [(end, fresh[len(agreed):])]
             self._tentative = _join(fresh[len(agreed):])
             changed = before != (len(self._committed), self._tentative)
