@@ -442,13 +442,11 @@ class TranscriptStream:
                 if job is None:
                     continue
                 try:
-                    update = self._step(*job)
+                    self._step(*job)
                 finally:
                     with self._decoded:
                         self._inflight = None
                         self._decoded.notify_all()
-                if update is not None:
-                    self._emit(update)
         except Exception:
             logger.exception("TranscriptStream worker failed; finish() still decodes everything fed")
 
@@ -534,12 +532,13 @@ class TranscriptStream:
         self._cut(stop, after_cut=False)
 
     def _step(self, buf: np.ndarray, speech_end: float, buf_start: int, prompt_text: str, end: int,
-              quiet_db: float):
-        """Decode the buffer, commit what two hypotheses agree on, cut at the commit."""
+              quiet_db: float) -> None:
+        """Decode the buffer, commit what the hypotheses agree on (:func:`_agreement`), report it
+        (``on_update``), cut at the commit."""
         asr = self._asr
         decoder = asr._decoder
         if decoder is None:
-            return None
+            return
         cfg = asr.config.asr
         duration = len(buf) / SAMPLE_RATE
         # timestamps even in text-only modes: they tell whether the text covers the speech
@@ -556,7 +555,7 @@ class TranscriptStream:
                 result = alone
         reason = asr._judge(result, duration, None)
         if reason in ("budget", "loop", "padding"):
-            return None  # a broken hypothesis: wait for the next one
+            return  # a broken hypothesis: wait for the next one
         silent = is_silent(result.no_speech_prob, result.avg_logprob, cfg)
         spoken = [] if silent else result.text.split()
         aligned = _aligned_words(result.words or ())
@@ -570,7 +569,7 @@ class TranscriptStream:
             if self._buf_start == buf_start:
                 self._last = (buf_start, end, result, speech_end)  # finish() may be waiting for it
             if self._state != "open" or self._buf_start != buf_start:
-                return None
+                return
             self._heard_scores = (result.avg_logprob, result.no_speech_prob)
             before = (len(self._committed), self._tentative)
             carry = self._committed[len(self._committed) - self._carry:]
@@ -616,7 +615,6 @@ class TranscriptStream:
             n_carry = self._carry
         if update is not None:
             self._emit(update)  # before the cut's alignment: the words are shown as soon as they are settled
-            changed = False
         if agreed and speech_end > duration - ENDPOINT_S:
             # cut while the speech goes on; a decode that heard it end may be the tail at release
             # (finish() takes it only for the same buffer), and the next speech cuts soon enough
@@ -634,11 +632,11 @@ class TranscriptStream:
                     self._tentative = ""
                     self._cut(buf_start + len(buf), after_cut=True)
                     self._history = []
-                    changed = True
-        if not changed:
-            return None
-        with self._lock:
-            return StreamUpdate(_join(self._committed), self._tentative, end / SAMPLE_RATE)
+                    update = StreamUpdate(_join(self._committed), "", end / SAMPLE_RATE)
+                else:
+                    update = None
+            if update is not None:
+                self._emit(update)
 
     def _cut_at_words(self, encoded, buf, buf_start, hyp, n_committed, n_carry, quiet_db) -> None:
         """Align the committed words to the audio and cut the buffer in a gap between two of
@@ -758,8 +756,15 @@ def _rebase(history: list[tuple[int, list[str]]], agreed: list[str], now: int) -
         if n and [_norm(w) for w in words[:n]] != [_norm(w) for w in agreed]:
             continue
         keep.append((end, words[n:]))
-    old = [i for i, (end, _) in enumerate(keep) if end <= now - AGREE_GAP_S * SAMPLE_RATE]
-    return keep[old[-1]:] if old else keep
+    reference = _reference(keep, now)
+    return keep if reference is None else keep[reference:]
+
+
+def _reference(history: list[tuple[int, list[str]]], now: int) -> int | None:
+    """Index in ``history`` of the newest hypothesis made on at least :data:`AGREE_GAP_S` less
+    audio than sample ``now`` (None: none is that old)."""
+    old = [i for i, (end, _) in enumerate(history) if end <= now - AGREE_GAP_S * SAMPLE_RATE]
+    return old[-1] if old else None
 
 
 def _aligned_words(aligned) -> list[tuple[float, float, float]]:
@@ -803,11 +808,11 @@ def _agreement(fresh: list[str], history: list[tuple[int, list[str]]], now: int)
     which every hypothesis in ``history`` (``(audio end, words)``, oldest first) since the newest
     one made on at least :data:`AGREE_GAP_S` less audio agrees: stable for that long, not only
     at its two ends.  Empty when no hypothesis is that old."""
-    old = [i for i, (end, _) in enumerate(history) if end <= now - AGREE_GAP_S * SAMPLE_RATE]
-    if not old:
+    reference = _reference(history, now)
+    if reference is None:
         return []
     agreed = fresh
-    for _, words in history[old[-1]:]:
+    for _, words in history[reference:]:
         agreed = _common_prefix(agreed, words)
     return agreed
 
