@@ -14,8 +14,8 @@ from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
     AGREE_GAP_S, FINISH_LOOKBACK_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix,
-    _agreement, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split, _split_scored,
-    _sure_words, _word_scores,
+    _agreement, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
+    _split_scored, _sure_words, _word_scores,
 )
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
@@ -84,6 +84,12 @@ def test_finish_decodes_from_a_gap_keeping_its_lookback_of_committed_words():
     assert _finish_cut(EnergyVad(), buf, start, early) == (0, 0.0)
     assert _finish_cut(EnergyVad(), buf, start, [ends[0], None, *ends[2:]]) == (0, 0.0)  # a time unknown
     assert _finish_cut(EnergyVad(), buf, start, [ends[1], ends[0], *ends[2:]]) == (0, 0.0)  # not in order
+
+
+def test_carried_words_are_timed_from_their_aligned_ends():
+    assert _carried_times([1.5, 2.0, None, 3.25], 1.0) == [(1.0, 1.5), (1.5, 2.0), (2.0, 2.0), (2.0, 3.25)]
+    assert _carried_times([0.9, 1.2], 1.0) == [(1.0, 1.0), (1.0, 1.2)]  # never before the buffer start
+    assert _carried_times([], 1.0) == []
 
 
 def test_carried_words_are_found_at_the_start_only():
@@ -220,6 +226,26 @@ def test_speech_that_ended_before_release_is_decoded_before_release(asr, speech)
     s = asr.stream()
     feed_caught_up(s, audio[: int((end + 0.02) * 16000)])
     assert s.finish().timings.encode > 0.0
+
+
+@pytest.mark.slow
+def test_finish_decodes_the_tail_meanwhile_when_the_worker_is_still_decoding(asr, speech):
+    """Released while the worker decodes all of the speech (here: a decode that never ends),
+    finish() decodes the tail on the other replica and returns it, the same text as with an
+    idle worker."""
+    end = asr._vad.speech_end_s(speech)
+    audio = speech[: int((end - 0.2) * 16000)]  # released inside the last word
+    s = asr.stream()
+    feed_caught_up(s, audio)
+    idle = s.finish()
+    s = asr.stream()
+    feed_caught_up(s, audio)
+    with s._lock:
+        s._inflight = (s._buf_start, s._audio_start + len(s._audio) + 16000)
+    started = time.perf_counter()
+    raced = s.finish()
+    assert time.perf_counter() - started < 5.0 and s._inflight is not None
+    assert raced.text == idle.text and raced.timings.encode > 0.0
 
 
 @pytest.mark.slow

@@ -44,9 +44,10 @@ only decides *what* to decode and *what to keep*):
 * **Decode at the endpoint**: once the speech has been followed by :data:`ENDPOINT_S` of
   silence the worker decodes the buffer at once (not only every :data:`STEP_S`).  When no
   speech arrived after the worker's last decode of the same buffer, that decode is the tail and
-  ``finish()`` decodes nothing; when that decode is still running, ``finish()`` waits for it
-  rather than starting the same work again.  A push-to-talk user releases the key after the
-  last word, so the work is mostly done before the release.
+  ``finish()`` decodes nothing.  When that decode is still running at release, ``finish()``
+  decodes the tail on the model's other replica meanwhile (its lookback is shorter, so it is
+  often done first) and takes whichever is ready first.  A push-to-talk user releases the key
+  after the last word, so the work is mostly done before the release.
 
 Memory: the ring (:data:`RING_S` at the fed rate), the 16 kHz buffer (at most
 :data:`HARD_BUFFER_S` plus :data:`VAD_CONTEXT_S`, plus what one drain brings) and the committed
@@ -54,7 +55,8 @@ words; an hour of feeding keeps working in that space (tested for 30 minutes).
 
 Threads: ``feed`` from one thread at a time (an audio callback or a drain thread; concurrent
 feeders serialise on a short lock); ``text``/``tentative``/``finish``/``cancel`` from any
-thread; ``on_update`` runs on the worker thread.
+thread; ``on_update`` runs on the worker thread; ``finish()``'s tail decode, when it races
+the worker's, on a thread of its own.
 """
 
 from __future__ import annotations
@@ -169,6 +171,49 @@ class StreamUpdate:
     text: str
     tentative: str
     seconds: float
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The stream's state a tail decode reads (copied under the lock)."""
+
+    ctx: np.ndarray  # 16 kHz audio kept (VAD context, then the buffer)
+    ctx_offset: int  # where the buffer starts in ctx
+    buf_start: int  # absolute sample of the buffer start
+    carry: int  # committed words inside the buffer
+    committed: list[str]
+    scores: list[tuple[float, float]]
+    carried_ends: list[float | None]  # aligned ends (s) of the carried words
+    after_cut: bool
+    heard: int  # most uncommitted words a recent hypothesis heard
+
+    @property
+    def buf(self) -> np.ndarray:
+        return self.ctx[self.ctx_offset:]
+
+    @property
+    def carried(self) -> list[str]:
+        return self.committed[len(self.committed) - self.carry:]
+
+    def fresh_start(self, words: list[str], carried: list[str]) -> int:
+        """Index of the first word after the committed ones in a decode of a buffer that starts
+        with the ``carried`` committed words."""
+        n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words])
+        if not carried and self.after_cut:
+            n = _repeat_of(self.committed, words)
+        if carried or self.after_cut:  # the buffer starts right after committed speech
+            n += _echo(self.committed, words[n:])
+        return n
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """A decode of what was not committed: ``segments`` (absolute times) of ``words``, whose first
+    ``skip`` repeat committed ones."""
+
+    segments: list["Segment"]
+    words: list[str]
+    skip: int
 
 
 class TranscriptStream:
@@ -291,8 +336,9 @@ class TranscriptStream:
     def finish(self) -> "Transcript":
         """Stop feeding and return the :class:`~voiceflow.asr.transcriber.Transcript` of everything
         fed: the committed words followed by the decode of the uncommitted tail.  Blocks for that
-        one decode.  Raises ``RuntimeError`` if already finished or cancelled."""
-        from voiceflow.asr.transcriber import Segment, Timings, Transcript, _Clock
+        one decode (none when the worker has decoded all of the speech already).  Raises
+        ``RuntimeError`` if already finished or cancelled."""
+        from voiceflow.asr.transcriber import Timings, Transcript, _Clock
 
         started = time.perf_counter()
         with self._feed_lock, self._lock:
@@ -303,96 +349,29 @@ class TranscriptStream:
             ctx_offset = self._buf_start - self._audio_start
             if self._resting is not None and not self._new_speech(_speech_end_in(self._asr, self._audio, ctx_offset)):
                 self._end_rest()  # every word is committed and only silence came after them
-                ctx_offset = self._buf_start - self._audio_start
-            ctx = self._audio
-            buf = ctx[ctx_offset:]
-            buf_start, carry = self._buf_start, self._carry
-            committed = list(self._committed)
-            scores = list(self._scores)
+            snap = self._snapshot()
             times = list(self._times)
-            carried_ends = self._ends[len(self._ends) - carry:] if carry else []
-            after_cut, last, inflight = self._after_cut, self._last, self._inflight
-            heard = max((len(h) for _, h in self._history), default=0)  # uncommitted words heard lately
+            last, inflight = self._last, self._inflight
             duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
         self._wake.set()
         asr = self._asr
-        decoder = asr._decoder
-        if decoder is None:
+        if asr._decoder is None:
             raise RuntimeError("Transcriber is closed")
         clock = _Clock()
-        prompt_text = _join(committed[: len(committed) - carry])
-        tail_segments: list[Segment] = []
-        tail_words: list[str] = []
-        skip = 0
-        speech_end = _speech_end_in(asr, ctx, ctx_offset)
-        carried = committed[len(committed) - carry:]
-        if (speech_end is not None and inflight is not None and inflight[0] == buf_start
-                and inflight[1] >= buf_start + (speech_end + ENDPOINT_S) * SAMPLE_RATE):
-            # the worker is decoding all of the speech right now: its result is the tail
-            with self._decoded:
-                self._decoded.wait_for(lambda: self._inflight != inflight, timeout=10.0)
-                last = self._last
-
-        def fresh_start(words: list[str]) -> int:
-            """Index of the first word after the committed ones in a tail decode."""
-            n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words])
-            if carry == 0 and after_cut:
-                n = _repeat_of(committed, words)
-            if carry or after_cut:  # the buffer starts right after committed speech
-                n += _echo(committed, words[n:])
-            return n
-
-        def decode_tail(previous_text: str) -> list[Segment]:
-            offset = buf_start / SAMPLE_RATE
-            if len(buf) > asr.config.asr.max_chunk_s * SAMPLE_RATE:  # the worker fell far behind
-                tail = asr._transcribe_samples(buf, started, prompt=previous_text or None)
-                clock.features += tail.timings.features
-                clock.encode += tail.timings.encode
-                clock.decode += tail.timings.decode
-                return [_shift(seg, offset) for seg in tail.segments]
-            prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
-            if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
-                first = _first_rung(asr, decoder, buf, speech_end, prompt)
-                clock.add(first)
-                reason = asr._judge(first, len(buf) / SAMPLE_RATE, speech_end)
-                if reason is None:
-                    return asr._accept(first, offset=offset, length=len(buf) / SAMPLE_RATE)
-                if reason in ("loop", "budget"):
-                    # the decoder runs on from its context: more silence does not cure that
-                    # (the ladder's next rungs), no context does -- the one-shot way
-                    return decode_tail("")
-            return asr._accept(asr._decode_chunk(decoder, buf, speech_end, prompt, clock),
-                               offset=offset, length=len(buf) / SAMPLE_RATE)
-
+        committed = snap.committed
+        speech_end = _speech_end_in(asr, snap.ctx, snap.ctx_offset)
+        tail: _Tail | None = None
         if speech_end is not None:
-            if last is not None and last[0] == buf_start and speech_end <= (last[1] - buf_start) / SAMPLE_RATE - ENDPOINT_S \
-                    and asr._judge(last[2], (last[1] - buf_start) / SAMPLE_RATE, speech_end) is None:
-                # only silence arrived since the worker decoded this buffer: that decode is the tail
-                tail_segments = asr._accept(last[2], offset=buf_start / SAMPLE_RATE, length=len(buf) / SAMPLE_RATE)
-            else:
-                k, cut_s = _finish_cut(self._levels, buf, buf_start / SAMPLE_RATE, carried_ends)
-                if k and cut_s < speech_end:  # decode from the cut: less lookback, fewer committed words decoded again
-                    cut = int(cut_s * SAMPLE_RATE)
-                    previous = buf_start / SAMPLE_RATE
-                    for end_s in carried_ends[:k]:
-                        times.append((round(previous, 3), round(min(end_s, buf_start / SAMPLE_RATE + cut_s), 3)))
-                        previous = end_s
-                    buf, buf_start, carry, carried = buf[cut:], buf_start + cut, carry - k, carried[k:]
-                    speech_end -= cut_s
-                    prompt_text = _join(committed[: len(committed) - carry])
-                tail_segments = decode_tail(prompt_text)
-            tail_words = [w for seg in tail_segments for w in _split(seg.text)]
-            skip = fresh_start(tail_words)
-            if prompt_text and len(tail_words) - skip < heard - DROPPED_WORDS:
-                # more audio cannot hold fewer words: the decoder skipped some, led by the
-                # context; the one-shot way (no previous text) decides
-                plain_segments = decode_tail("")
-                plain_words = [w for seg in plain_segments for w in _split(seg.text)]
-                plain_skip = fresh_start(plain_words)
-                if len(plain_words) - plain_skip > len(tail_words) - skip:
-                    tail_segments, tail_words, skip = plain_segments, plain_words, plain_skip
-        words_out = committed + tail_words[skip:]
-        segments = _segments(committed, scores, times, carry, buf_start / SAMPLE_RATE, tail_segments, skip)
+            tail = self._heard_tail(snap, last, speech_end)
+            if tail is None and inflight is not None and inflight[0] == snap.buf_start \
+                    and inflight[1] >= snap.buf_start + (speech_end + ENDPOINT_S) * SAMPLE_RATE:
+                tail = self._race_tail(snap, inflight, speech_end, clock)
+            if tail is None:
+                tail = self._decode_tail(snap, speech_end, clock)
+        stamps = times[: len(committed) - snap.carry] + _carried_times(snap.carried_ends, snap.buf_start / SAMPLE_RATE)
+        segments = _segments(committed, snap.scores, stamps, [] if tail is None else tail.segments,
+                             0 if tail is None else tail.skip)
+        words_out = committed if tail is None else committed + tail.words[tail.skip:]
         total = time.perf_counter() - started
         return Transcript(
             text=_join(words_out),
@@ -401,6 +380,118 @@ class TranscriptStream:
             timings=Timings(clock.features, clock.encode, clock.decode, total),
             mode=asr.mode,
         )
+
+    def _heard_tail(self, snap: "_Snapshot", last, speech_end: float) -> "_Tail | None":
+        """The worker's last decode as the tail, when it was of the same buffer, heard the speech
+        end and :data:`ENDPOINT_S` after it (only silence came since), and is judged fine; else None."""
+        asr = self._asr
+        if last is None or last[0] != snap.buf_start:
+            return None
+        heard_s = (last[1] - snap.buf_start) / SAMPLE_RATE
+        if speech_end > heard_s - ENDPOINT_S or asr._judge(last[2], heard_s, speech_end) is not None:
+            return None
+        segments = asr._accept(last[2], offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE)
+        words = [w for seg in segments for w in _split(seg.text)]
+        return _Tail(segments, words, snap.fresh_start(words, snap.carried))
+
+    def _race_tail(self, snap: "_Snapshot", inflight: tuple[int, int], speech_end: float, clock) -> "_Tail":
+        """The worker is decoding all of the speech right now (``inflight``), a decode of the whole
+        buffer with :data:`LOOKBACK_S` of lookback: decode the tail (:meth:`_decode_tail`, shorter)
+        on the model's other replica meanwhile, and take whichever is ready first and usable.  A
+        tail decode that lost the race runs out on its own thread, unused."""
+        done = threading.Event()
+        box: list[Any] = []
+
+        def own() -> None:
+            try:
+                box.append(self._decode_tail(snap, speech_end, clock))
+            except BaseException as exc:  # raised in finish()
+                box.append(exc)
+            finally:
+                done.set()
+                with self._decoded:
+                    self._decoded.notify_all()
+
+        threading.Thread(target=own, name="voiceflow-stream-tail", daemon=True).start()
+        with self._decoded:
+            self._decoded.wait_for(lambda: done.is_set() or self._inflight != inflight, timeout=10.0)
+            last = self._last
+        if not done.is_set():
+            heard = self._heard_tail(snap, last, speech_end) if last is not None and last[1] == inflight[1] else None
+            if heard is not None:
+                return heard
+            done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _snapshot(self) -> "_Snapshot":
+        """What a tail decode needs, copied (lock held)."""
+        ctx_offset = self._buf_start - self._audio_start
+        carry = self._carry
+        return _Snapshot(
+            ctx=self._audio, ctx_offset=ctx_offset, buf_start=self._buf_start, carry=carry, committed=list(self._committed), scores=list(self._scores),
+            carried_ends=self._ends[len(self._ends) - carry:] if carry else [], after_cut=self._after_cut,
+            heard=max((len(h) for _, h in self._history), default=0),
+        )
+
+    def _decode_tail(self, snap: "_Snapshot", speech_end: float, clock) -> "_Tail":
+        """Decode what ``snap`` has not committed (``speech_end``: seconds into its buffer), the
+        way ``finish()`` does: from a gap after the committed words with
+        :data:`FINISH_LOOKBACK_S` of them (:func:`_finish_cut`), the committed text before as
+        previous context, through the one-shot path's escalation ladder; again without the
+        context when that decode skipped words.  Thread-safe (reads only ``snap``)."""
+        committed, carry = snap.committed, snap.carry
+        buf, buf_start = snap.buf, snap.buf_start
+        k, cut_s = _finish_cut(self._levels, buf, buf_start / SAMPLE_RATE, snap.carried_ends)
+        if k and cut_s < speech_end:  # decode from the cut: less lookback, fewer committed words decoded again
+            cut = int(cut_s * SAMPLE_RATE)
+            buf, buf_start, carry = buf[cut:], buf_start + cut, carry - k
+            speech_end -= cut_s
+        prompt_text = _join(committed[: len(committed) - carry])
+        carried = committed[len(committed) - carry:]
+        segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock)
+        words = [w for seg in segments for w in _split(seg.text)]
+        skip = snap.fresh_start(words, carried)
+        if prompt_text and len(words) - skip < snap.heard - DROPPED_WORDS:
+            # more audio cannot hold fewer words: the decoder skipped some, led by the
+            # context; the one-shot way (no previous text) decides
+            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock)
+            plain_words = [w for seg in plain_segments for w in _split(seg.text)]
+            plain_skip = snap.fresh_start(plain_words, carried)
+            if len(plain_words) - plain_skip > len(words) - skip:
+                segments, words, skip = plain_segments, plain_words, plain_skip
+        return _Tail(segments, words, skip)
+
+    def _decode_buffer(self, buf: np.ndarray, buf_start: int, speech_end: float, previous_text: str,
+                       clock) -> list["Segment"]:
+        """Segments (absolute times) of ``buf`` (starting at sample ``buf_start``, its speech
+        ending ``speech_end`` s in) decoded with ``previous_text`` as previous context: the
+        one-shot ladder; a decode the context made run on is redone without it."""
+        asr = self._asr
+        decoder = asr._decoder
+        if decoder is None:
+            raise RuntimeError("Transcriber is closed")
+        offset = buf_start / SAMPLE_RATE
+        length = len(buf) / SAMPLE_RATE
+        if len(buf) > asr.config.asr.max_chunk_s * SAMPLE_RATE:  # the worker fell far behind
+            tail = asr._transcribe_samples(buf, time.perf_counter(), prompt=previous_text or None)
+            clock.features += tail.timings.features
+            clock.encode += tail.timings.encode
+            clock.decode += tail.timings.decode
+            return [_shift(seg, offset) for seg in tail.segments]
+        prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
+        if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
+            first = _first_rung(asr, decoder, buf, speech_end, prompt)
+            clock.add(first)
+            reason = asr._judge(first, length, speech_end)
+            if reason is None:
+                return asr._accept(first, offset=offset, length=length)
+            if reason in ("loop", "budget"):
+                # the decoder runs on from its context: more silence does not cure that (the
+                # ladder's next rungs), no context does -- the one-shot way
+                return self._decode_buffer(buf, buf_start, speech_end, "", clock)
+        return asr._accept(asr._decode_chunk(decoder, buf, speech_end, prompt, clock), offset=offset, length=length)
 
     def cancel(self) -> None:
         """Drop the stream: the worker stops, nothing more is decoded.  Idempotent; after
@@ -1013,19 +1104,31 @@ def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float,
     return decoder.decode_window(mel, prompt, options, duration, align=align)
 
 
+def _carried_times(ends: list[float | None], buf_start_s: float) -> list[tuple[float, float]]:
+    """``(start, end)`` s of the committed words still in the buffer (which starts at
+    ``buf_start_s``), from their aligned ends (each starts where the one before ends; an unknown
+    end counts as the start)."""
+    out = []
+    previous = buf_start_s
+    for end in ends:
+        stop = previous if end is None else max(round(end, 3), previous)
+        out.append((round(previous, 3), stop))
+        previous = stop
+    return out
+
+
 def _shift(segment: "Segment", offset: float) -> "Segment":
     return replace(segment, start=round(segment.start + offset, 3), end=round(segment.end + offset, 3))
 
 
-def _segments(committed: list[str], scores: list[tuple[float, float]], times: list[tuple[float, float]], carry: int, buf_start_s: float,
+def _segments(committed: list[str], scores: list[tuple[float, float]], stamps: list[tuple[float, float]],
               tail: list["Segment"], skip: int) -> list["Segment"]:
-    """The final segments: committed words grouped into sentences (ends at ``.?!``), then the
-    tail's segments without the ``skip`` words that repeat committed ones."""
+    """The final segments: committed words (``stamps``: each one's start and end, s) grouped into
+    sentences (ends at ``.?!``), then the tail's segments without the ``skip`` words that repeat
+    committed ones."""
     from voiceflow.asr.transcriber import Segment
 
     out: list[Segment] = []
-    cut = len(committed) - carry
-    stamps = times[:cut] + [(buf_start_s, buf_start_s)] * carry
     group: list[int] = []
     for i, word in enumerate(committed):
         group.append(i)
