@@ -522,7 +522,7 @@ def test_a_brief_quiet_region_left_out_is_not_decoded_alone_but_a_quiet_passage_
     transcriber = Transcriber.__new__(Transcriber)
     transcriber.config = Config.for_mode(mode)
     decoded = []
-    transcriber._decode_region = lambda decoder, audio, region, prompt, clock: decoded.append(region) or []
+    transcriber._decode_region = lambda decoder, audio, region, prompt, clock, room: decoded.append(region) or []
     segments = [Segment(0.5, 3.0, "one two three four five six", 0.1, -0.3),
                 Segment(9.0, 11.0, "seven eight nine ten eleven", 0.1, -0.3)]
     if mode == "speed":  # text only: the chunk is one segment, here far sparser than its speech
@@ -551,3 +551,19 @@ def test_only_the_last_chunk_ends_the_utterance(transcriber, clips, monkeypatch)
     assert len(seen) >= 2 and sum(len(chunk) for chunk, _ in seen) == len(samples)
     ending = [chunk for chunk, ends in seen if ends]
     assert len(ending) == 1 and np.array_equal(ending[0], samples[-len(ending[0]):])
+
+
+def test_a_region_decoded_alone_keeps_its_soft_edges_above_the_noise_floor():
+    """A quiet passage's fading last word lies under the detector's threshold but above the
+    pause's noise floor: it goes with the region, up to a second and the middle of the pause."""
+    from voiceflow.asr.transcriber import _room, _soft_edge_s
+
+    db = np.full(400, -90.0)  # 10 ms hops; the pause's noise floor
+    db[100:200] = -30.0  # the region the detector found: 1.0125 .. 2.0125 s (frame centres)
+    db[200:240] = -70.0  # its soft last word, under -60 dBFS
+    assert _soft_edge_s(db, -90.0, 2.0125, 3.0) == pytest.approx(0.39, abs=0.011)
+    assert _soft_edge_s(db, -90.0, 2.0125, 2.2) == pytest.approx(0.1875, abs=0.011)  # the middle of the pause
+    assert _soft_edge_s(db, -90.0, 1.0125, 0.0) == 0.0  # noise before it: nothing
+    assert _soft_edge_s(db, -72.0, 2.0125, 3.0) == 0.0  # a noise floor that high: the word is not above it
+    assert _room([(0.0, 1.0), (2.0, 3.0), (5.0, 6.0)], 1) == (1.5, 4.0)
+    assert _room([(0.0, 1.0)], 0) == (0.0, np.inf)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voiceflow.asr import context as _asr_context
-from voiceflow.asr.chunking import make_vad, speech_seconds
+from voiceflow.asr.chunking import FRAME, HOP, EnergyVad, make_vad, speech_seconds
 from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import collapse_loops, repetitions_reproduced, respell_hotwords, words
@@ -394,7 +394,8 @@ class Transcriber:
         if not suspects:
             return segments
         text_words = words(" ".join(seg.text for seg in segments))
-        alone = {i: self._decode_region(decoder, chunk, regions[i], prompt, clock) for i in sorted(suspects)}
+        alone = {i: self._decode_region(decoder, chunk, regions[i], prompt, clock, _room(regions, i))
+                 for i in sorted(suspects)}
         missing = sorted(
             i for i, found in alone.items()
             if found and ctx.accounted_fraction(
@@ -417,21 +418,28 @@ class Transcriber:
             return added + segments
         for i in range(len(regions)):  # interleaved: the text cannot be split by time
             if i not in alone and long_enough[i] and not brief_and_quiet[i]:
-                alone[i] = self._decode_region(decoder, chunk, regions[i], prompt, clock)
+                alone[i] = self._decode_region(decoder, chunk, regions[i], prompt, clock, _room(regions, i))
         rebuilt = [seg for i in sorted(alone) for seg in alone[i]]
         return rebuilt if len(words(" ".join(s.text for s in rebuilt))) > len(text_words) else segments
 
     def _decode_region(self, decoder: WindowDecoder, chunk: np.ndarray, region: tuple[float, float],
-                       prompt: list[int], clock: "_Clock") -> list[Segment]:
-        """Segments of one speech region decoded on its own (``REGION_MARGIN_S`` of audio either
-        side); [] unless the decode is confident (no-speech probability at most
-        ``no_speech_threshold`` *and* average log-probability at least ``log_prob_threshold``:
-        a region alone has little context, so only a sure result is merged).  Decoded with the
-        adaptive ladder in every mode: a region is a few seconds, and a 30 s window per region
-        would cost ``quality`` more than plain faster-whisper's whole decode."""
+                       prompt: list[int], clock: "_Clock", room: tuple[float, float] = (0.0, np.inf)) -> list[Segment]:
+        """Segments of one speech region decoded on its own, with its soft edges: the audio next to
+        it that stays above the chunk's noise floor (:func:`_soft_edge_s`), up to ``REGION_REACH_S``
+        either side but not beyond ``room`` (seconds: the middles of the pauses to the regions
+        next to it, :func:`_room`), and at least ``REGION_MARGIN_S``; [] unless the decode is
+        confident (no-speech probability at most ``no_speech_threshold`` *and* average
+        log-probability at least ``log_prob_threshold``: a region alone has little context, so
+        only a sure result is merged).  Decoded with the adaptive ladder in every mode: a region
+        is a few seconds, and a 30 s window per region would cost ``quality`` more than plain
+        faster-whisper's whole decode."""
         asr = self.config.asr
-        lo = max(0, int((region[0] - REGION_MARGIN_S) * SAMPLE_RATE))
-        hi = min(len(chunk), int((region[1] + REGION_MARGIN_S) * SAMPLE_RATE))
+        db = EnergyVad().frame_db(chunk)
+        floor_db = float(np.percentile(db, 10.0)) if db.size else 0.0
+        before = max(REGION_MARGIN_S, _soft_edge_s(db, floor_db, region[0], max(room[0], region[0] - REGION_REACH_S)))
+        after = max(REGION_MARGIN_S, _soft_edge_s(db, floor_db, region[1], min(room[1], region[1] + REGION_REACH_S)))
+        lo = max(0, int((region[0] - before) * SAMPLE_RATE))
+        hi = min(len(chunk), int((region[1] + after) * SAMPLE_RATE))
         start = lo / SAMPLE_RATE
         speech_s = region[1] - region[0]
         result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s,
@@ -625,7 +633,43 @@ class _Clock:
 MIN_REGION_S = 0.25
 """Speech regions shorter than this (a click, a breath) are not decoded on their own."""
 REGION_MARGIN_S = 0.1
-"""Audio kept either side of a speech region decoded on its own (the VAD trims soft edges)."""
+"""Audio kept at least either side of a speech region decoded on its own (the VAD trims soft edges)."""
+REGION_REACH_S = 1.0
+"""Soft edges kept at most either side of a speech region decoded on its own (a second holds any
+word's fading end), and never past the middle of the pause to the next region (audio nearer to
+that region belongs to it)."""
+EDGE_ABOVE_FLOOR_DB = 6.0
+"""A frame next to a speech region this much above the chunk's noise floor (its 10th-percentile
+frame level) is the region's soft edge, not the pause: the detector's threshold (floor + margin,
+and never under -60 dBFS) trims a quiet passage's soft ends, and a soft last word 20 dB down can
+lie wholly under it ("...about that thing": "thing" at -70 dBFS, 0.15-0.45 s after the region's
+end, was dropped with a fixed 0.1 s margin); 6 dB is twice the noise's power, which stationary
+room noise does not reach frame to frame.  A fixed 1 s reach instead took a neighbour's crosstalk
+and breaths into the decode (corpus/more: "things like that inside it", "Mmm")."""
+
+
+def _soft_edge_s(db: np.ndarray, floor_db: float, edge_s: float, limit_s: float) -> float:
+    """Seconds from ``edge_s`` towards ``limit_s`` (either side) over which the frames (``db``:
+    dB per 25 ms frame, 10 ms hop) stay ``EDGE_ABOVE_FLOOR_DB`` above ``floor_db``."""
+    hop_s, frame_s = HOP / SAMPLE_RATE, FRAME / SAMPLE_RATE
+    step = 1 if limit_s >= edge_s else -1
+    k = int(round((edge_s - frame_s / 2) / hop_s))  # the frame centred at the edge
+    reach = 0.0
+    while 0 <= k < db.size and db[k] > floor_db + EDGE_ABOVE_FLOOR_DB:
+        centre = k * hop_s + frame_s / 2
+        if (centre - limit_s) * step > 0:
+            break
+        reach = abs(centre - edge_s)
+        k += step
+    return min(reach, abs(limit_s - edge_s))
+
+
+def _room(regions: list[tuple[float, float]], i: int) -> tuple[float, float]:
+    """Seconds around ``regions[i]`` that belong to it: from the middle of the pause before it to
+    the middle of the pause after it (the chunk's ends for the first and last region)."""
+    lo = (regions[i - 1][1] + regions[i][0]) / 2 if i > 0 else 0.0
+    hi = (regions[i][1] + regions[i + 1][0]) / 2 if i + 1 < len(regions) else np.inf
+    return lo, hi
 
 
 def _merge_by_words(segments: list[Segment], aligned: tuple, inserts: list,
