@@ -14,7 +14,7 @@ from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
     AGREE_GAP_S, FINISH_LOOKBACK_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix,
-    _agreement, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
+    _agreement, _carried_by_time, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
     _split_scored, _sure_words, _word_scores,
 )
 from voiceflow.asr.transcriber import Transcriber, Transcript
@@ -84,6 +84,21 @@ def test_finish_decodes_from_a_gap_keeping_its_lookback_of_committed_words():
     assert _finish_cut(EnergyVad(), buf, start, early) == (0, 0.0)
     assert _finish_cut(EnergyVad(), buf, start, [ends[0], None, *ends[2:]]) == (0, 0.0)  # a time unknown
     assert _finish_cut(EnergyVad(), buf, start, [ends[1], ends[0], *ends[2:]]) == (0, 0.0)  # not in order
+
+
+def test_the_tail_drops_carried_words_heard_otherwise_by_their_aligned_time():
+    """finish()'s decode heard the committed lookback "the Netherlands by a similar process" as
+    other words: text alone cannot find them, their aligned time does."""
+    pieces = [(" The", 0.0, 0.2), (" Netherlands", 0.2, 0.7), (" lens", 0.7, 0.9), (" by", 0.9, 1.0),
+              (" a", 1.0, 1.05), (" similar", 1.05, 1.4), (" process", 1.4, 1.9), (".", 1.9, 1.9)]
+    aligned = [RawSegment(a, b, text, 0.9) for text, a, b in pieces]
+    words = "The Netherlands lens by a similar process.".split()
+    middles, carry_end = _carried_by_time(aligned, words, [11.0, 11.95], 16000 * 10)
+    assert carry_end == pytest.approx(1.95) and len(middles) == len(words)
+    carried = "the Netherlands, by a similar process.".split()
+    assert _after_prefix(carried, words, middles, carry_end) == len(words)
+    assert _carried_by_time(aligned, words[:-1], [11.95], 16000 * 10) == (None, None)  # not the same words
+    assert _carried_by_time(aligned, words, [None], 16000 * 10) == (None, None)  # the end unknown
 
 
 def test_carried_words_are_timed_from_their_aligned_ends():

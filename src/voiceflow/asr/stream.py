@@ -195,10 +195,11 @@ class _Snapshot:
     def carried(self) -> list[str]:
         return self.committed[len(self.committed) - self.carry:]
 
-    def fresh_start(self, words: list[str], carried: list[str]) -> int:
+    def fresh_start(self, words: list[str], carried: list[str], middles: list[float] | None = None,
+                    carry_end: float | None = None) -> int:
         """Index of the first word after the committed ones in a decode of a buffer that starts
-        with the ``carried`` committed words."""
-        n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words])
+        with the ``carried`` committed words (``middles``, ``carry_end``: as :func:`_after_prefix`)."""
+        n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words], middles, carry_end)
         if not carried and self.after_cut:
             n = _repeat_of(self.committed, words)
         if carried or self.after_cut:  # the buffer starts right after committed speech
@@ -450,9 +451,10 @@ class TranscriptStream:
             speech_end -= cut_s
         prompt_text = _join(committed[: len(committed) - carry])
         carried = committed[len(committed) - carry:]
-        segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock)
+        aligned: list = []
+        segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock, aligned if carried else None)
         words = [w for seg in segments for w in _split(seg.text)]
-        skip = snap.fresh_start(words, carried)
+        skip = snap.fresh_start(words, carried, *_carried_by_time(aligned, words, snap.carried_ends, buf_start))
         if prompt_text and len(words) - skip < snap.heard - DROPPED_WORDS:
             # more audio cannot hold fewer words: the decoder skipped some, led by the
             # context; the one-shot way (no previous text) decides
@@ -464,10 +466,11 @@ class TranscriptStream:
         return _Tail(segments, words, skip)
 
     def _decode_buffer(self, buf: np.ndarray, buf_start: int, speech_end: float, previous_text: str,
-                       clock) -> list["Segment"]:
+                       clock, aligned: list | None = None) -> list["Segment"]:
         """Segments (absolute times) of ``buf`` (starting at sample ``buf_start``, its speech
         ending ``speech_end`` s in) decoded with ``previous_text`` as previous context: the
-        one-shot ladder; a decode the context made run on is redone without it."""
+        one-shot ladder; a decode the context made run on is redone without it.  ``aligned``:
+        receives the words' time spans (s into ``buf``) when the ladder's first rung is taken."""
         asr = self._asr
         decoder = asr._decoder
         if decoder is None:
@@ -482,10 +485,12 @@ class TranscriptStream:
             return [_shift(seg, offset) for seg in tail.segments]
         prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
         if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
-            first = _first_rung(asr, decoder, buf, speech_end, prompt)
+            first = _first_rung(asr, decoder, buf, speech_end, prompt, align=aligned is not None)
             clock.add(first)
             reason = asr._judge(first, length, speech_end)
             if reason is None:
+                if aligned is not None:
+                    aligned.extend(first.words or ())
                 return asr._accept(first, offset=offset, length=length)
             if reason in ("loop", "budget"):
                 # the decoder runs on from its context: more silence does not cure that (the
@@ -1104,6 +1109,25 @@ def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float,
     return decoder.decode_window(mel, prompt, options, duration, align=align)
 
 
+def _carried_by_time(aligned: list, words: list[str], carried_ends: list[float | None], buf_start: int
+                     ) -> tuple[list[float] | None, float | None]:
+    """``(middles, carry_end)`` for :func:`_after_prefix` from a tail decode's aligned words
+    (``aligned``: the first rung's, s into the buffer that starts at sample ``buf_start``) when
+    they are the decode's ``words`` and the last carried word's aligned end is known (it is the
+    worker's rule: a carried word heard as other words is dropped by its time, not only by its
+    text); ``(None, None)`` otherwise."""
+    if not aligned or not carried_ends or carried_ends[-1] is None:
+        return None, None
+    timed = _aligned_words(aligned)
+    spoken = "".join(w.text for w in aligned).split()
+    if len(timed) != len(spoken):
+        return None, None
+    parts, _, middles = _split_scored(spoken, [(p, end) for p, _, end in timed], [(start, end) for _, start, end in timed])
+    if middles is None or [_norm(w) for w in parts] != [_norm(w) for w in words]:
+        return None, None
+    return middles, carried_ends[-1] - buf_start / SAMPLE_RATE
+
+
 def _carried_times(ends: list[float | None], buf_start_s: float) -> list[tuple[float, float]]:
     """``(start, end)`` s of the committed words still in the buffer (which starts at
     ``buf_start_s``), from their aligned ends (each starts where the one before ends; an unknown
@@ -1125,7 +1149,7 @@ def _segments(committed: list[str], scores: list[tuple[float, float]], stamps: l
               tail: list["Segment"], skip: int) -> list["Segment"]:
     """The final segments: committed words (``stamps``: each one's start and end, s) grouped into
     sentences (ends at ``.?!``), then the tail's segments without the ``skip`` words that repeat
-    committed ones."""
+    committed ones, each starting no earlier than the segment before ends."""
     from voiceflow.asr.transcriber import Segment
 
     out: list[Segment] = []
@@ -1146,7 +1170,10 @@ def _segments(committed: list[str], scores: list[tuple[float, float]], stamps: l
             continue
         text = _join(ws[skip:])
         skip = 0
-        out.append(seg if text == seg.text else _replace_text(seg, text))
+        seg = seg if text == seg.text else _replace_text(seg, text)
+        if out and seg.start < out[-1].end:  # its first words were the lookback's, before the committed end
+            seg = replace(seg, start=out[-1].end, end=max(seg.end, out[-1].end))
+        out.append(seg)
     return out
 
 
