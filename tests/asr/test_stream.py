@@ -247,7 +247,7 @@ def test_speech_that_ended_before_release_is_decoded_before_release(asr, speech)
 def test_finish_decodes_the_tail_meanwhile_when_the_worker_is_still_decoding(asr, speech):
     """Released while the worker decodes all of the speech (here: a decode that never ends),
     finish() decodes the tail on the other replica and returns it, the same text as with an
-    idle worker."""
+    idle worker (how long it takes is measured by ``voiceflow bench stream``, not here)."""
     end = asr._vad.speech_end_s(speech)
     audio = speech[: int((end - 0.2) * 16000)]  # released inside the last word
     s = asr.stream()
@@ -257,9 +257,8 @@ def test_finish_decodes_the_tail_meanwhile_when_the_worker_is_still_decoding(asr
     feed_caught_up(s, audio)
     with s._lock:
         s._inflight = (s._buf_start, s._audio_start + len(s._audio) + 16000)
-    started = time.perf_counter()
     raced = s.finish()
-    assert time.perf_counter() - started < 5.0 and s._inflight is not None
+    assert s._inflight is not None  # returned while that decode was still "running"
     assert raced.text == idle.text and raced.timings.encode > 0.0
 
 

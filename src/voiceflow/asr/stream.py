@@ -195,17 +195,6 @@ class _Snapshot:
     def carried(self) -> list[str]:
         return self.committed[len(self.committed) - self.carry:]
 
-    def fresh_start(self, words: list[str], carried: list[str], middles: list[float] | None = None,
-                    carry_end: float | None = None) -> int:
-        """Index of the first word after the committed ones in a decode of a buffer that starts
-        with the ``carried`` committed words (``middles``, ``carry_end``: as :func:`_after_prefix`)."""
-        n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words], middles, carry_end)
-        if not carried and self.after_cut:
-            n = _repeat_of(self.committed, words)
-        if carried or self.after_cut:  # the buffer starts right after committed speech
-            n += _echo(self.committed, words[n:])
-        return n
-
 
 @dataclass(frozen=True)
 class _Tail:
@@ -393,7 +382,7 @@ class TranscriptStream:
             return None
         segments = asr._accept(last[2], offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE)
         words = [w for seg in segments for w in _split(seg.text)]
-        return _Tail(segments, words, snap.fresh_start(words, snap.carried))
+        return _Tail(segments, words, _fresh_start(snap.committed, snap.carried, snap.after_cut, words))
 
     def _race_tail(self, snap: "_Snapshot", inflight: tuple[int, int], speech_end: float, clock) -> "_Tail":
         """The worker is decoding all of the speech right now (``inflight``), a decode of the whole
@@ -454,13 +443,13 @@ class TranscriptStream:
         aligned: list = []
         segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock, aligned if carried else None)
         words = [w for seg in segments for w in _split(seg.text)]
-        skip = snap.fresh_start(words, carried, *_carried_by_time(aligned, words, snap.carried_ends, buf_start))
+        skip = _fresh_start(committed, carried, snap.after_cut, words, *_carried_by_time(aligned, words, snap.carried_ends, buf_start))
         if prompt_text and len(words) - skip < snap.heard - DROPPED_WORDS:
             # more audio cannot hold fewer words: the decoder skipped some, led by the
             # context; the one-shot way (no previous text) decides
             plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock)
             plain_words = [w for seg in plain_segments for w in _split(seg.text)]
-            plain_skip = snap.fresh_start(plain_words, carried)
+            plain_skip = _fresh_start(committed, carried, snap.after_cut, plain_words)
             if len(plain_words) - plain_skip > len(words) - skip:
                 segments, words, skip = plain_segments, plain_words, plain_skip
         return _Tail(segments, words, skip)
@@ -671,11 +660,7 @@ class TranscriptStream:
             carry = self._committed[len(self._committed) - self._carry:]
             last_end = self._ends[-1] if self._ends else None  # where the last committed word ends
             carry_end = None if last_end is None else last_end - buf_start / SAMPLE_RATE
-            skip = _after_prefix([_norm(w) for w in carry], [_norm(w) for w in hyp], middles, carry_end)
-            if not carry and self._after_cut:
-                skip = _repeat_of(self._committed, hyp)
-            if carry or self._after_cut:
-                skip += _echo(self._committed, hyp[skip:])
+            skip = _fresh_start(self._committed, carry, self._after_cut, hyp, middles, carry_end)
             fresh = hyp[skip:]
             agreed = _agreement(fresh, self._history, end)
             if not ended:
@@ -951,6 +936,19 @@ def _after_prefix(carry: list[str], hyp: list[str], middles: list[float] | None 
         return n
     last = blocks[-1]
     return min(len(hyp), last.b + last.size + (len(carry) - (last.a + last.size)))
+
+
+def _fresh_start(committed: list[str], carried: list[str], after_cut: bool, words: list[str],
+                 middles: list[float] | None = None, carry_end: float | None = None) -> int:
+    """Index of the first word after the committed ones in a decode of a buffer that starts with
+    the ``carried`` committed words (``after_cut``: right after a cut behind committed speech;
+    ``middles``, ``carry_end``: as :func:`_after_prefix`)."""
+    n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words], middles, carry_end)
+    if not carried and after_cut:
+        n = _repeat_of(committed, words)
+    if carried or after_cut:  # the buffer starts right after committed speech
+        n += _echo(committed, words[n:])
+    return n
 
 
 def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:

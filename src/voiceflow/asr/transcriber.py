@@ -423,7 +423,7 @@ class Transcriber:
         return rebuilt if len(words(" ".join(s.text for s in rebuilt))) > len(text_words) else segments
 
     def _decode_region(self, decoder: WindowDecoder, chunk: np.ndarray, region: tuple[float, float],
-                       prompt: list[int], clock: "_Clock", room: tuple[float, float] = (0.0, np.inf)) -> list[Segment]:
+                       prompt: list[int], clock: "_Clock", room: tuple[float, float]) -> list[Segment]:
         """Segments of one speech region decoded on its own, with its soft edges: the audio next to
         it that stays above the chunk's noise floor (:func:`_soft_edge_s`), up to ``REGION_REACH_S``
         either side but not beyond ``room`` (seconds: the middles of the pauses to the regions
