@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
     AGREE_GAP_S, FINISH_LOOKBACK_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix,
-    _agreement, _carried_by_time, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
+    _agreement, _carried_by_time, _restarted, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
     _split_scored, _sure_words, _word_scores,
 )
+from voiceflow.asr.text import words as text_words
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
 from voiceflow.bench.asr import corpus_wer
@@ -150,6 +152,18 @@ def test_an_echo_of_the_committed_end_is_removed():
     assert _echo(committed, "printing. again".split()) == 0  # shorter than three words: speech may do that
 
 
+def test_a_phrase_said_twice_only_in_the_tail_is_a_restart():
+    committed = "for centuries before the wood cutters of the Netherlands by".split()
+    tail = "a similar process. The Netherlands lens by a similar process.".split()
+    assert _restarted(committed, tail, latest="a similar process".split())
+    # the worker's newest hypothesis of the same speech heard the phrase twice too: spoken
+    assert not _restarted(committed, tail, latest=tail)
+    assert not _restarted(committed, "a similar process.".split(), latest=[])
+    # a repetition wholly inside the committed words is not the tail's
+    said = "I said come here. I said come here now and".split()
+    assert not _restarted(said, "then we left.".split(), latest=[])
+
+
 def test_word_probabilities_follow_the_whitespace_words():
     pieces = [RawSegment(0, 1, " The", 0.9), RawSegment(1, 2, " 42", 0.8), RawSegment(2, 3, "-line", 0.3),
               RawSegment(3, 4, " Bible", 0.7), RawSegment(4, 5, ".", 0.1)]
@@ -260,6 +274,36 @@ def test_finish_decodes_the_tail_meanwhile_when_the_worker_is_still_decoding(asr
     raced = s.finish()
     assert s._inflight is not None  # returned while that decode was still "running"
     assert raced.text == idle.text and raced.timings.encode > 0.0
+
+
+def test_a_tail_that_restarts_the_utterance_is_decoded_again_without_context(asr, speech):
+    """finish()'s tail decode, given the committed text as context, says a phrase twice that the
+    worker heard once (here: faked after the real decode): the tail is decoded again the
+    one-shot way, and the words are the same as without the restart."""
+    end = asr._vad.speech_end_s(speech)
+    audio = speech[: int((end - 0.2) * 16000)]  # released inside the last word: finish() decodes
+    s = asr.stream()
+    feed_caught_up(s, audio)
+    clean = s.finish()
+    s = asr.stream()
+    feed_caught_up(s, audio)
+    assert s.text  # committed words before the tail: it is decoded with them as context
+    real = s._decode_buffer
+    calls = []
+
+    def restarting(buf, buf_start, speech_end, previous_text, clock, aligned=None):
+        segments = real(buf, buf_start, speech_end, previous_text, clock, aligned)
+        calls.append(previous_text)
+        if not previous_text or not segments:
+            return segments
+        said = _split(s.text) + [w for seg in segments for w in _split(seg.text)]
+        again = "The " + _join(said[-5:])
+        return [*segments[:-1], replace(segments[-1], text=segments[-1].text + " " + again)]
+
+    s._decode_buffer = restarting
+    restarted = s.finish()
+    assert calls[0] and calls[-1] == ""  # decoded with the context, then again without it
+    assert text_words(restarted.text) == text_words(clean.text)  # the one-shot way may punctuate otherwise
 
 
 @pytest.mark.slow

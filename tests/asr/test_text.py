@@ -12,6 +12,7 @@ from voiceflow.asr.text import (
     compression_ratio,
     ends_mid_sentence,
     find_loop,
+    near_repeat,
     repetitions_reproduced,
     respell_hotwords,
     words,
@@ -51,6 +52,34 @@ def test_single_word_four_times_is_a_loop():
 
 def test_loop_found_on_word_lists_too():
     assert find_loop(["a", "b", "c", "a", "b", "c"]) == Loop(0, 3, 2)
+
+
+def test_a_phrase_said_again_one_word_apart_is_a_near_repeat():
+    seq = words("of the Netherlands by a similar process. The Netherlands lens by a similar process.")
+    assert near_repeat(seq) == (1, 6, 7)  # one word added
+    assert near_repeat(seq, ending_after=len(seq)) is None  # only pairs ending after that word
+    assert near_repeat(words("go forward ten meters go back ten meters")) == (0, 4, 4)  # one changed
+    assert near_repeat(words("we went to the shop we went to shop")) == (0, 5, 4)  # one dropped
+    for text in [
+        "one by one, day after day, night after night",  # 3-word phrases: ordinary speech
+        "go forward ten meters and then turn back ten yards",
+        "For although the Chinese took impressions from wood blocks engraved in relief",
+        "",
+    ]:
+        assert near_repeat(words(text)) is None, text
+
+
+@given(st.lists(st.sampled_from("abcdefghij"), min_size=4, max_size=12), st.integers(0, 11), st.sampled_from("xyz"))
+def test_a_phrase_said_again_with_any_one_word_changed_is_found(phrase, at, other):
+    changed = list(phrase)
+    changed[at % len(phrase)] = other
+    found = near_repeat(["u", "v", *phrase, *changed])
+    assert found is not None and sum(found) == len(phrase) * 2 + 2
+
+
+@given(st.lists(st.integers(0, 10**6), unique=True, max_size=40))
+def test_words_said_once_hold_no_near_repeat(seq):
+    assert near_repeat([str(w) for w in seq]) is None
 
 
 def test_compression_ratio_flags_repetition():

@@ -40,7 +40,10 @@ only decides *what* to decode and *what to keep*):
   the committed text before the buffer as previous context; the lookback's words are matched
   and dropped.  If that decode has fewer new words than a recent worker hypothesis heard in
   less audio, the context led the decoder to skip words: the tail is decoded again without it
-  (the one-shot way) and the fuller decode is kept.
+  (the one-shot way) and the fuller decode is kept; if it says a phrase twice (one word apart at
+  most) that the worker's newest hypothesis heard once, the decoder restarted the utterance
+  after the context (:func:`_restarted`): decoded again without it, kept unless that decode
+  repeats the phrase too.
 * **Decode at the endpoint**: once the speech has been followed by :data:`ENDPOINT_S` of
   silence the worker decodes the buffer at once (not only every :data:`STEP_S`).  When no
   speech arrived after the worker's last decode of the same buffer, that decode is the tail and
@@ -76,7 +79,7 @@ from voiceflow.asr import context as _ctx
 from voiceflow.asr.chunking import EnergyVad
 from voiceflow.asr.decode import is_silent
 from voiceflow.asr.features import silence_padded_log_mel
-from voiceflow.asr.text import words as _norm_words
+from voiceflow.asr.text import MAX_PERIOD as _MAX_PERIOD, near_repeat, words as _norm_words
 from voiceflow.audio.guard import MAX_CHANNELS, audio_validation_guard
 from voiceflow.config import MODES
 
@@ -186,6 +189,7 @@ class _Snapshot:
     carried_ends: list[float | None]  # aligned ends (s) of the carried words
     after_cut: bool
     heard: int  # most uncommitted words a recent hypothesis heard
+    latest: list[str]  # the uncommitted words of the worker's newest hypothesis
 
     @property
     def buf(self) -> np.ndarray:
@@ -423,6 +427,7 @@ class TranscriptStream:
             ctx=self._audio, ctx_offset=ctx_offset, buf_start=self._buf_start, carry=carry, committed=list(self._committed), scores=list(self._scores),
             carried_ends=self._ends[len(self._ends) - carry:] if carry else [], after_cut=self._after_cut,
             heard=max((len(h) for _, h in self._history), default=0),
+            latest=list(self._history[-1][1]) if self._history else [],
         )
 
     def _decode_tail(self, snap: "_Snapshot", speech_end: float, clock) -> "_Tail":
@@ -444,13 +449,17 @@ class TranscriptStream:
         segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock, aligned if carried else None)
         words = [w for seg in segments for w in _split(seg.text)]
         skip = _fresh_start(committed, carried, snap.after_cut, words, *_carried_by_time(aligned, words, snap.carried_ends, buf_start))
-        if prompt_text and len(words) - skip < snap.heard - DROPPED_WORDS:
-            # more audio cannot hold fewer words: the decoder skipped some, led by the
-            # context; the one-shot way (no previous text) decides
+        skipped = len(words) - skip < snap.heard - DROPPED_WORDS
+        restarted = _restarted(committed, words[skip:], snap.latest)
+        if prompt_text and (skipped or restarted):
+            # more audio cannot hold fewer words: the decoder skipped some, led by the context;
+            # or it said a phrase twice that the worker heard once: it restarted the utterance
+            # after the context (a loop's first step); the one-shot way (no previous text) decides
             plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock)
             plain_words = [w for seg in plain_segments for w in _split(seg.text)]
             plain_skip = _fresh_start(committed, carried, snap.after_cut, plain_words)
-            if len(plain_words) - plain_skip > len(words) - skip:
+            if (len(plain_words) - plain_skip > len(words) - skip) if skipped \
+                    else not _restarted(committed, plain_words[plain_skip:], snap.latest):
                 segments, words, skip = plain_segments, plain_words, plain_skip
         return _Tail(segments, words, skip)
 
@@ -962,6 +971,19 @@ def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:
         if head[:n] == tail[-n:]:
             return n
     return 0
+
+
+def _restarted(committed: list[str], fresh: list[str], latest: list[str]) -> bool:
+    """Whether the committed words followed by ``fresh`` end in a phrase said twice (at most one
+    word apart, :func:`voiceflow.asr.text.near_repeat`) that reaches into ``fresh``, while the
+    committed words followed by ``latest`` (the worker's newest hypothesis of the same speech)
+    hold none: a second decode of the speech did not hear the repetition, so the decoder
+    restarted the utterance (the evidence issue 10's loop rule asks for)."""
+    head = committed[-2 * (_MAX_PERIOD + 1):]
+    n = len(_norm_words(_join(head)))
+    if near_repeat(_norm_words(_join(head + fresh)), ending_after=n) is None:
+        return False
+    return near_repeat(_norm_words(_join(head + latest)), ending_after=n) is None
 
 
 def _repeat_of(committed: list[str], hyp: list[str], longest: int = 3) -> int:

@@ -8,6 +8,11 @@ repeat differing only in case or punctuation still counts.
 * :func:`find_loop` reports a back-to-back repeat of a word n-gram that real dictation
   practically never contains: a phrase of ``>= 3`` words said twice in a row, a 2-word phrase
   three times, a single word four times.
+* :func:`near_repeat` reports a phrase of ``>= 4`` words said again right after itself with one
+  word added, dropped or changed ("the Netherlands by a similar process. The Netherlands lens
+  by a similar process."): the same restart of the utterance as a loop, heard a little
+  differently the second time; real speech rarely does it, so it needs evidence beyond the
+  text (the caller's).
 * :func:`compression_ratio` is Whisper's own gzip test (looping text compresses too well).
 * :func:`collapse_loops` keeps one copy of every looped phrase (applied to final text).
 * :func:`respell_hotwords` writes the caller's hotwords as the caller spells them.
@@ -90,6 +95,43 @@ def find_loop(text_or_words: str | list[str]) -> Loop | None:
     seq = words(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
     runs = _runs(seq)
     return runs[0] if runs else None
+
+
+NEAR_REPEAT_WORDS = 4
+"""Shortest phrase :func:`near_repeat` compares: a 3-word phrase with one word changed is
+common speech ("one by one", "day after day, night after night")."""
+
+
+def near_repeat(seq: list[str], ending_after: int = 0, shortest: int = NEAR_REPEAT_WORDS
+                ) -> tuple[int, int, int] | None:
+    """The last back-to-back pair of phrases in ``seq`` (words as :func:`words` gives them)
+    ending after word ``ending_after``, the second the first with at most one word added,
+    dropped or changed, the first at least ``shortest`` words long: ``(start, first length,
+    second length)``; ``None`` when none.  Exact repeats count too (:func:`find_loop` finds
+    those on its own)."""
+    n = len(seq)
+    for end in range(n, max(2 * shortest - 2, ending_after), -1):  # the pair ending latest
+        for second in range(shortest - 1, min(MAX_PERIOD + 1, end - shortest + 1) + 1):
+            b = seq[end - second:end]
+            for first in (second - 1, second, second + 1):
+                start = end - second - first
+                if first < shortest or start < 0:
+                    continue
+                if _within_one_edit(seq[start:end - second], b):
+                    return start, first, second
+    return None
+
+
+def _within_one_edit(a: list[str], b: list[str]) -> bool:
+    """Whether ``b`` is ``a`` with at most one word added, dropped or changed."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i + 1:] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1:]
 
 
 def repetitions_reproduced(text: str, other: str) -> bool:
