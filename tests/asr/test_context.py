@@ -9,6 +9,8 @@ from voiceflow.asr.context import (
     FULL_FRAMES,
     accounted_fraction,
     unaccounted_regions,
+    unheard_speech_s,
+    speech_under,
     under_accounts,
     beyond_speech_rate,
     max_words,
@@ -133,6 +135,19 @@ def test_aligned_words_account_for_speech_regions():
     assert unaccounted_regions(regions, stretched) == {0, 1, 2}
     assert unaccounted_regions(regions, words + [RawSegment(10.1, 12.7, " man")]) == {2}  # 2.6 s in a word
     assert unaccounted_regions(regions, words + [RawSegment(10.1 + 0.5 * k, 10.6 + 0.5 * k, "w") for k in range(5)]) == set()
+
+
+def test_unheard_speech_is_under_no_word_or_under_a_word_too_long_for_it():
+    regions = [(0.5, 2.5), (3.0, 7.0)]
+    words = [(0.5 + 0.4 * k, 0.9 + 0.4 * k) for k in range(5)] + [(3.0 + 0.5 * k, 3.5 + 0.5 * k) for k in range(8)]
+    assert unheard_speech_s(regions, words) == 0.0
+    assert unheard_speech_s(regions, words[:-2]) == 1.0  # the decode stopped a second short
+    assert unheard_speech_s(regions, words[:5] + words[7:]) == 1.0  # a second in the middle left out
+    # 7 s of a repeated sentence heard as its last word: one word over all of the speech
+    assert unheard_speech_s(regions, [(0.0, 7.02)]) == 6.0
+    assert speech_under((2.9, 4.3), regions) == pytest.approx(1.3)
+    assert unheard_speech_s(regions, [(2.9, 4.3)]) == 6.0 - 1.3  # a drawn-out word is a word
+    assert unheard_speech_s([], words) == 0.0
 
 
 def test_under_accounting_is_far_below_any_speakers_rate():

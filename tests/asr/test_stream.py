@@ -307,6 +307,42 @@ def test_a_tail_that_restarts_the_utterance_is_decoded_again_without_context(asr
 
 
 @pytest.mark.slow
+def test_a_worker_decode_the_context_left_speech_out_of_is_redone_without_it(asr, speech):
+    """With the committed text as context the decoder once heard 7 s of a repeated sentence as
+    its last word ("internet.", aligned over all of it); here faked on the real decode: the
+    worker decodes the buffer again without the context and keeps that hypothesis, so the
+    words are the same as without the fault."""
+    audio = np.concatenate([speech, np.zeros(8000, np.float32), speech])  # long enough to commit and cut
+    clean = asr.stream()
+    feed_caught_up(clean, audio)
+    clean_text = clean.finish().text
+    real = stream_mod._first_rung
+    faults = []
+
+    def forgetful(asr_, decoder, buf, speech_end, prompt, **kwargs):
+        result = real(asr_, decoder, buf, speech_end, prompt, **kwargs)
+        if len(prompt) > len(decoder.prompt(None, timestamps=True)) and result.words:  # with context
+            faults.append(len(buf))
+            last = result.words[-1]
+            return replace(result, text=" " + result.text.split()[-1],
+                           words=(replace(last, start=0.0, end=len(buf) / 16000),))
+        return result
+
+    stream_mod._first_rung = forgetful
+    try:
+        s = asr.stream()
+        feed_caught_up(s, audio)
+        committed = s.text
+        text = s.finish().text
+    finally:
+        stream_mod._first_rung = real
+    assert faults, "no worker decode had committed text as context"
+    # the worker went on committing from the decodes without context (all but the last word or two)
+    assert len(text_words(committed)) >= len(text_words(clean_text)) - 3, committed
+    assert text_words(text) == text_words(clean_text)
+
+
+@pytest.mark.slow
 def test_a_word_is_sure_whatever_its_case(asr, speech):
     """Whisper splits the probability of a sentence's first word between its capitalised and
     lower-case spellings; the stream asks for the word's, the sum of both."""

@@ -160,6 +160,21 @@ def unaccounted_regions(regions: list[tuple[float, float]], words: "tuple | list
     return found
 
 
+def speech_under(span: tuple[float, float], regions: list[tuple[float, float]]) -> float:
+    """Seconds of the speech ``regions`` under ``span`` (``(start, end)`` seconds)."""
+    return sum(_overlap(span[0], span[1], a, b) for a, b in regions)
+
+
+def unheard_speech_s(regions: list[tuple[float, float]], spans: list[tuple[float, float]]) -> float:
+    """Seconds of the speech ``regions`` that the aligned word ``spans`` (``(start, end)``
+    seconds, in order, not overlapping) do not account for, in 10 ms steps: speech under no
+    word, or under a word spanning more than ``MAX_WORD_SPEECH_S`` of speech (the measure behind
+    :func:`unaccounted_regions`, for comparing two decodes of the same audio)."""
+    held = [span for span in spans if speech_under(span, regions) <= MAX_WORD_SPEECH_S]
+    unheard = sum((b - a) - sum(_overlap(a, b, c, d) for c, d in held) for a, b in regions)
+    return round(max(unheard, 0.0), 2)
+
+
 def brief_quiet_regions(regions: list[tuple[float, float]], quiet: list[bool]) -> list[bool]:
     """For each of the speech ``regions`` (seconds, in order), whether it is quiet (``quiet``)
     and its passage -- it and the quiet regions next to it, joined across pauses up to

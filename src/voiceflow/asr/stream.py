@@ -377,7 +377,8 @@ class TranscriptStream:
 
     def _heard_tail(self, snap: "_Snapshot", last, speech_end: float) -> "_Tail | None":
         """The worker's last decode as the tail, when it was of the same buffer, heard the speech
-        end and :data:`ENDPOINT_S` after it (only silence came since), and is judged fine; else None."""
+        end and :data:`ENDPOINT_S` after it (only silence came since), is judged fine and has no
+        fewer new words than a hypothesis made on less audio (:data:`DROPPED_WORDS`); else None."""
         asr = self._asr
         if last is None or last[0] != snap.buf_start:
             return None
@@ -386,7 +387,10 @@ class TranscriptStream:
             return None
         segments = asr._accept(last[2], offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE)
         words = [w for seg in segments for w in _split(seg.text)]
-        return _Tail(segments, words, _fresh_start(snap.committed, snap.carried, snap.after_cut, words))
+        skip = _fresh_start(snap.committed, snap.carried, snap.after_cut, words)
+        if len(words) - skip < snap.heard - DROPPED_WORDS:
+            return None  # more audio cannot hold fewer words: finish() decodes the tail itself
+        return _Tail(segments, words, skip)
 
     def _race_tail(self, snap: "_Snapshot", inflight: tuple[int, int], speech_end: float, clock) -> "_Tail":
         """The worker is decoding all of the speech right now (``inflight``), a decode of the whole
@@ -639,13 +643,19 @@ class TranscriptStream:
         prompt = decoder.prompt(prompt_text or None, timestamps=True)
         result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True)
         self.decodes += 1
-        if prompt_text and _words_end(result) < speech_end - _ctx.UNCOVERED_SPEECH_TOLERANCE_S:
+        # the speech, but for the end the stopped-short rule tolerates: a word being spoken as the
+        # buffer ends is often left out, and the aligner stretches the last word over it
+        heard_by = speech_end - _ctx.UNCOVERED_SPEECH_TOLERANCE_S
+        regions = [(a, min(b, heard_by)) for a, b in asr._vad.speech_regions(buf) if a < heard_by] if prompt_text else []
+        if prompt_text and (_words_end(result) < heard_by or _overlong_word(result, regions)):
             # the committed text led the decoder to stop before the speech does (it ends the
-            # carried sentence and says no more): the one-shot way, without it, as finish() does
+            # carried sentence and says no more) or to leave speech out under one word (7 s of
+            # a repeated sentence heard as its last word, "internet."): the one-shot way,
+            # without it, as finish() does; the decode that leaves less speech unheard is kept
             alone = _first_rung(asr, decoder, buf, speech_end, decoder.prompt(None, timestamps=True),
                                 align=True, commits=True)
             self.decodes += 1
-            if _words_end(alone) > _words_end(result):
+            if (_unheard_s(alone, regions), -_words_end(alone)) < (_unheard_s(result, regions), -_words_end(result)):
                 result = alone
         reason = asr._judge(result, duration, None)
         if reason in ("budget", "loop", "padding"):
@@ -882,6 +892,22 @@ def _words_end(result: "WindowResult") -> float:
     rule reads the segments' end instead, which a text-only or unclosed decode sets to the
     window's)."""
     return max((w.end for w in result.words or () if any(c.isalnum() for c in w.text)), default=0.0)
+
+
+def _word_spans(result: "WindowResult") -> list[tuple[float, float]]:
+    """``(start, end)`` s per word of :func:`_aligned_words`."""
+    return [(start, end) for _, start, end in _aligned_words(result.words or ())]
+
+
+def _unheard_s(result: "WindowResult", regions: list[tuple[float, float]]) -> float:
+    """:func:`voiceflow.asr.context.unheard_speech_s` of the aligned words of ``result``."""
+    return _ctx.unheard_speech_s(regions, _word_spans(result))
+
+
+def _overlong_word(result: "WindowResult", regions: list[tuple[float, float]]) -> bool:
+    """Whether an aligned word of ``result`` spans more of the speech ``regions`` than one word
+    is spoken in (``MAX_WORD_SPEECH_S``): other words are missing under it."""
+    return any(_ctx.speech_under(span, regions) > _ctx.MAX_WORD_SPEECH_S for span in _word_spans(result))
 
 
 def _sure_words(scores: list[tuple[float, float]], duration: float) -> int:
