@@ -307,7 +307,7 @@ def test_a_tail_that_restarts_the_utterance_is_decoded_again_without_context(asr
 
 
 @pytest.mark.slow
-def test_a_worker_decode_the_context_left_speech_out_of_is_redone_without_it(asr, speech):
+def test_a_worker_decode_the_context_left_speech_out_of_is_redone_without_it(asr, speech, monkeypatch):
     """With the committed text as context the decoder once heard 7 s of a repeated sentence as
     its last word ("internet.", aligned over all of it); here faked on the real decode: the
     worker decodes the buffer again without the context and keeps that hypothesis, so the
@@ -328,18 +328,48 @@ def test_a_worker_decode_the_context_left_speech_out_of_is_redone_without_it(asr
                            words=(replace(last, start=0.0, end=len(buf) / 16000),))
         return result
 
-    stream_mod._first_rung = forgetful
-    try:
-        s = asr.stream()
-        feed_caught_up(s, audio)
-        committed = s.text
-        text = s.finish().text
-    finally:
-        stream_mod._first_rung = real
+    monkeypatch.setattr(stream_mod, "_first_rung", forgetful)
+    s = asr.stream()
+    feed_caught_up(s, audio)
+    committed = s.text
+    text = s.finish().text
     assert faults, "no worker decode had committed text as context"
     # the worker went on committing from the decodes without context (all but the last word or two)
     assert len(text_words(committed)) >= len(text_words(clean_text)) - 3, committed
     assert text_words(text) == text_words(clean_text)
+
+
+@pytest.mark.slow
+def test_a_tail_decode_that_leaves_a_sentence_out_gets_it_from_the_coverage_rule(asr, speech, monkeypatch):
+    """The decoder may end a tail's text at a pause and leave the sentence after it out (seen:
+    "...fine typography." for 8 s whose last 5 s are a sentence of their own, with and without
+    the context); faked here by decoding only the first phrase: the one-shot path's coverage
+    rule, with the words aligned (``cover``: finish()'s decode without the context after one
+    with fewer words than the worker heard), decodes the speech region left out on its own and
+    merges it in."""
+    from voiceflow.asr.transcriber import _Clock
+
+    frames = np.array([np.sqrt(np.mean(speech[i:i + 1600] ** 2)) for i in range(0, len(speech) - 1600, 160)])
+    third = len(frames) // 3
+    split = (third + int(np.argmin(frames[third:2 * third]))) * 160 + 800  # the quietest 100 ms mid-sample
+    gap = np.zeros(16000, np.float32)
+    buf = np.concatenate([speech[:split], gap, speech[split:]])  # two phrases a second apart
+    real = asr._decode_chunk
+
+    def first_phrase_only(decoder, chunk, speech_end, *args, **kwargs):
+        if len(chunk) < len(buf):  # a region decoded alone
+            return real(decoder, chunk, speech_end, *args, **kwargs)
+        heard = split + 8000  # the decoder ends the text at the pause
+        return real(decoder, chunk[:heard], min(speech_end, heard / 16000), *args, **kwargs)
+
+    monkeypatch.setattr(asr, "_decode_chunk", first_phrase_only)
+    s = asr.stream()
+    end = asr._vad.speech_end_s(buf)
+    segments = s._decode_buffer(buf, 16000, end, "", _Clock(), cover=True)
+    s.cancel()
+    said = text_words(" ".join(seg.text for seg in segments))
+    assert corpus_wer([REFERENCE], [" ".join(said)]) <= 0.1, said
+    assert segments[0].start >= 1.0 and segments[-1].start > 1.0 + split / 16000  # absolute times
 
 
 @pytest.mark.slow

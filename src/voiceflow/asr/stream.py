@@ -459,7 +459,9 @@ class TranscriptStream:
             # more audio cannot hold fewer words: the decoder skipped some, led by the context;
             # or it said a phrase twice that the worker heard once: it restarted the utterance
             # after the context (a loop's first step); the one-shot way (no previous text) decides
-            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock)
+            # (its words aligned: both decodes may end the text at a pause, leaving the sentence
+            # after it out, which the coverage rule then decodes on its own)
+            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=skipped)
             plain_words = [w for seg in plain_segments for w in _split(seg.text)]
             plain_skip = _fresh_start(committed, carried, snap.after_cut, plain_words)
             if (len(plain_words) - plain_skip > len(words) - skip) if skipped \
@@ -468,11 +470,14 @@ class TranscriptStream:
         return _Tail(segments, words, skip)
 
     def _decode_buffer(self, buf: np.ndarray, buf_start: int, speech_end: float, previous_text: str,
-                       clock, aligned: list | None = None) -> list["Segment"]:
+                       clock, aligned: list | None = None, cover: bool = False) -> list["Segment"]:
         """Segments (absolute times) of ``buf`` (starting at sample ``buf_start``, its speech
         ending ``speech_end`` s in) decoded with ``previous_text`` as previous context: the
-        one-shot ladder; a decode the context made run on is redone without it.  ``aligned``:
-        receives the words' time spans (s into ``buf``) when the ladder's first rung is taken."""
+        one-shot ladder; a decode the context made run on is redone without it; then the
+        one-shot path's coverage rule (a speech region the text does not account for is decoded
+        on its own and merged in; ``cover``: with the words aligned to the audio, so that speech
+        under no word is found whatever the segments' times say).  ``aligned``: receives the
+        words' time spans (s into ``buf``) when the ladder's first rung is taken."""
         asr = self._asr
         decoder = asr._decoder
         if decoder is None:
@@ -486,19 +491,28 @@ class TranscriptStream:
             clock.decode += tail.timings.decode
             return [_shift(seg, offset) for seg in tail.segments]
         prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
+        result = None
         if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
-            first = _first_rung(asr, decoder, buf, speech_end, prompt, align=aligned is not None)
+            first = _first_rung(asr, decoder, buf, speech_end, prompt, align=cover or aligned is not None)
             clock.add(first)
             reason = asr._judge(first, length, speech_end)
             if reason is None:
                 if aligned is not None:
                     aligned.extend(first.words or ())
-                return asr._accept(first, offset=offset, length=length)
-            if reason in ("loop", "budget"):
+                result = first
+            elif reason in ("loop", "budget"):
                 # the decoder runs on from its context: more silence does not cure that (the
                 # ladder's next rungs), no context does -- the one-shot way
-                return self._decode_buffer(buf, buf_start, speech_end, "", clock)
-        return asr._accept(asr._decode_chunk(decoder, buf, speech_end, prompt, clock), offset=offset, length=length)
+                return self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=cover)
+        if result is None:
+            result = asr._decode_chunk(decoder, buf, speech_end, prompt, clock, align=cover)
+        segments = asr._accept(result, offset=0.0, length=length)
+        # the decoder may end the text at a pause and leave the next sentence out, with or
+        # without the context (seen: "...fine typography." for 8 s of a tail whose last 5 s are
+        # a sentence of their own): the rule that catches it in one-shot decodes
+        segments = asr._account_for_speech(decoder, buf, asr._vad.speech_regions(buf), segments, prompt, clock,
+                                           result.words)
+        return [_shift(seg, offset) for seg in segments]
 
     def cancel(self) -> None:
         """Drop the stream: the worker stops, nothing more is decoded.  Idempotent; after
