@@ -291,8 +291,8 @@ def test_a_tail_that_restarts_the_utterance_is_decoded_again_without_context(asr
     real = s._decode_buffer
     calls = []
 
-    def restarting(buf, buf_start, speech_end, previous_text, clock, aligned=None):
-        segments = real(buf, buf_start, speech_end, previous_text, clock, aligned)
+    def restarting(buf, buf_start, speech_end, previous_text, clock, aligned=None, cover=False):
+        segments = real(buf, buf_start, speech_end, previous_text, clock, aligned, cover)
         calls.append(previous_text)
         if not previous_text or not segments:
             return segments
