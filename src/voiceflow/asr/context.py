@@ -148,21 +148,27 @@ def uncovered_regions(regions: list[tuple[float, float]], spans: "tuple | list")
     return found
 
 
-def unaccounted_regions(regions: list[tuple[float, float]], words: "tuple | list") -> set[int]:
-    """Indices of the speech ``regions`` (seconds) that the aligned ``words`` (anything with
-    ``start``/``end`` seconds) do not account for: more than ``UNCOVERED_SPEECH_S`` of the region
-    under no word, or under a word that spans more than ``MAX_WORD_SPEECH_S`` of speech."""
-    found = uncovered_regions(regions, words)
-    for w in words:
-        held = [_overlap(a, b, w.start, w.end) for a, b in regions]
-        if sum(held) > MAX_WORD_SPEECH_S:
-            found.update(i for i, h in enumerate(held) if h > 0)
-    return found
-
-
 def speech_under(span: tuple[float, float], regions: list[tuple[float, float]]) -> float:
     """Seconds of the speech ``regions`` under ``span`` (``(start, end)`` seconds)."""
     return sum(_overlap(span[0], span[1], a, b) for a, b in regions)
+
+
+def overlong(span: tuple[float, float], regions: list[tuple[float, float]]) -> bool:
+    """Whether an aligned word over ``span`` spans more of the speech ``regions`` than one word
+    is spoken in (``MAX_WORD_SPEECH_S``): other words are missing under it."""
+    return speech_under(span, regions) > MAX_WORD_SPEECH_S
+
+
+def unaccounted_regions(regions: list[tuple[float, float]], words: "tuple | list") -> set[int]:
+    """Indices of the speech ``regions`` (seconds) that the aligned ``words`` (anything with
+    ``start``/``end`` seconds) do not account for: more than ``UNCOVERED_SPEECH_S`` of the region
+    under no word, or under a word that spans more than ``MAX_WORD_SPEECH_S`` of speech
+    (:func:`overlong`)."""
+    found = uncovered_regions(regions, words)
+    for w in words:
+        if overlong((w.start, w.end), regions):
+            found.update(i for i, (a, b) in enumerate(regions) if _overlap(a, b, w.start, w.end) > 0)
+    return found
 
 
 def unheard_speech_s(regions: list[tuple[float, float]], spans: list[tuple[float, float]]) -> float:
@@ -170,7 +176,7 @@ def unheard_speech_s(regions: list[tuple[float, float]], spans: list[tuple[float
     seconds, in order, not overlapping) do not account for, in 10 ms steps: speech under no
     word, or under a word spanning more than ``MAX_WORD_SPEECH_S`` of speech (the measure behind
     :func:`unaccounted_regions`, for comparing two decodes of the same audio)."""
-    held = [span for span in spans if speech_under(span, regions) <= MAX_WORD_SPEECH_S]
+    held = [span for span in spans if not overlong(span, regions)]
     unheard = sum((b - a) - sum(_overlap(a, b, c, d) for c, d in held) for a, b in regions)
     return round(max(unheard, 0.0), 2)
 

@@ -919,9 +919,8 @@ def _unheard_s(result: "WindowResult", regions: list[tuple[float, float]]) -> fl
 
 
 def _overlong_word(result: "WindowResult", regions: list[tuple[float, float]]) -> bool:
-    """Whether an aligned word of ``result`` spans more of the speech ``regions`` than one word
-    is spoken in (``MAX_WORD_SPEECH_S``): other words are missing under it."""
-    return any(_ctx.speech_under(span, regions) > _ctx.MAX_WORD_SPEECH_S for span in _word_spans(result))
+    """Whether an aligned word of ``result`` is :func:`voiceflow.asr.context.overlong`."""
+    return any(_ctx.overlong(span, regions) for span in _word_spans(result))
 
 
 def _sure_words(scores: list[tuple[float, float]], duration: float) -> int:
