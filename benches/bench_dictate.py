@@ -9,8 +9,11 @@ this process that counts the key events it receives: the text is complete in the
 it has received one key press per typed character.  Prints markdown tables:
 
 1. key-up -> text printed on dictate's stdout (read by this process) vs key-up -> text complete
-   in the window, per utterance in the same run (median, p90; the difference is what typing
-   adds).  Both include the 0.25 s recording tail after the release.
+   in the window, per utterance (median, p90; the difference is what typing adds), and the WER
+   of the printed texts -- for ``dictate`` (each utterance streamed while it is recorded, the
+   stream's text at release) and ``dictate --no-live`` (the whole utterance transcribed at
+   release), one after the other in the same run, on the same clips.  Both include the 0.25 s
+   recording tail after the release.
 2. ``XTestKeyboard.type`` for 20 / 200 / 2000 characters (ASCII, and text that needs remapped
    spare keys): the call, and until the window has received the last key.
 3. CPU of the idle ``dictate --hotkey`` process (hotkey armed, input stream open), psutil.
@@ -101,6 +104,13 @@ class Watcher:
         self.display.close()
 
 
+def _seconds(wav: Path) -> float:
+    import wave
+
+    with wave.open(str(wav)) as w:
+        return w.getnframes() / w.getframerate()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q
@@ -136,13 +146,16 @@ def bench_typing(xserver: _desktop.XServer, watcher: Watcher, repeats: int) -> l
     return rows
 
 
-def bench_latency(xserver, pulse, corpus: Path, watcher: Watcher, names: list[str]) -> tuple[list[str], int]:
+def bench_latency(xserver, pulse, corpus: Path, watcher: Watcher, names: list[str], options: list[str]
+                  ) -> tuple[dict, int]:
+    """One ``dictate`` process (``options`` added): per utterance, key-up -> stdout and -> window
+    (s), and the printed texts."""
     from Xlib import X, XK, display
     from Xlib.ext import xtest
 
     env = {**pulse.env, **xserver.env}
     command = [sys.executable, "-m", "voiceflow", "dictate", "--device", _pulse.INPUT_DEVICE,
-               "--hotkey", "F9", "--type"]
+               "--hotkey", "F9", "--type", *options]
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     printed: list[tuple[float, str]] = []
     errors: list[str] = []
@@ -166,7 +179,7 @@ def bench_latency(xserver, pulse, corpus: Path, watcher: Watcher, names: list[st
     keys = display.Display(xserver.display)
     f9 = keys.keysym_to_keycode(XK.string_to_keysym("F9"))
     watcher.focus()
-    to_stdout, to_window, extra = [], [], []
+    to_stdout, to_window, extra, texts = [], [], [], []
     typed_so_far = 0
     for name in names:
         watcher.presses.clear()
@@ -186,6 +199,7 @@ def bench_latency(xserver, pulse, corpus: Path, watcher: Watcher, names: list[st
         count = len(text) + (1 if typed_so_far else 0)  # the joining space
         typed_so_far += count
         in_window = watcher.wait_count(count)
+        texts.append(text)
         to_stdout.append(out_at - up)
         to_window.append(in_window - up)
         extra.append(in_window - out_at)
@@ -193,14 +207,22 @@ def bench_latency(xserver, pulse, corpus: Path, watcher: Watcher, names: list[st
     keys.close()
     proc.send_signal(2)
     proc.wait(30)
-    rows = ["| path | utterances | median (ms) | p90 (ms) |", "|---|---:|---:|---:|",
-            f"| key-up → text printed on stdout | {len(names)} | {statistics.median(to_stdout) * 1e3:.0f} | "
-            f"{percentile(to_stdout, 0.9) * 1e3:.0f} |",
-            f"| key-up → text complete in the window | {len(names)} | {statistics.median(to_window) * 1e3:.0f} | "
-            f"{percentile(to_window, 0.9) * 1e3:.0f} |",
-            f"| difference (window − stdout), per utterance | {len(names)} | {statistics.median(extra) * 1e3:.1f} | "
-            f"{percentile(extra, 0.9) * 1e3:.1f} |"]
-    return rows, proc.returncode
+    return dict(stdout=to_stdout, window=to_window, extra=extra, texts=texts), proc.returncode
+
+
+def latency_rows(runs: dict[str, dict], references: list[str]) -> list[str]:
+    """Markdown rows: per ``dictate`` variant, the key-up times (median, p90, ms) and the WER."""
+    from voiceflow.bench.asr import corpus_wer
+
+    rows = ["| dictate | utterances | key-up → stdout, median (ms) | p90 (ms) | key-up → window, median (ms) | "
+            "p90 (ms) | window − stdout, median (ms) | WER % |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, run in runs.items():
+        rows.append(
+            f"| {label} | {len(run['stdout'])} | {statistics.median(run['stdout']) * 1e3:.0f} | "
+            f"{percentile(run['stdout'], 0.9) * 1e3:.0f} | {statistics.median(run['window']) * 1e3:.0f} | "
+            f"{percentile(run['window'], 0.9) * 1e3:.0f} | {statistics.median(run['extra']) * 1e3:.1f} | "
+            f"{corpus_wer(references, run['texts']) * 100:.2f} |")
+    return rows
 
 
 def bench_idle_cpu(xserver, pulse, seconds: float) -> list[str]:
@@ -234,7 +256,7 @@ def bench_idle_cpu(xserver, pulse, seconds: float) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer clips, repeats and a shorter idle window")
-    parser.add_argument("--clips", type=int, default=None, help="utterances for the latency table (default 12, quick 4)")
+    parser.add_argument("--clips", type=int, default=None, help="utterances for the latency table (default 12, quick 4; more: the corpus's other clips <= 12 s)")
     args = parser.parse_args(argv)
     corpus = corpus_dir()
     reason = _desktop.missing_requirements() or _pulse.missing_requirements()
@@ -242,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot run: {reason or 'speech corpus not found'}", file=sys.stderr)
         return 1
     n = args.clips or (4 if args.quick else len(CLIP_NAMES))
-    names = [CLIP_NAMES[i % len(CLIP_NAMES)] for i in range(n)]
+    pool = list(CLIP_NAMES) + sorted(  # then the corpus's other utterances of up to 12 s
+        wav.stem for wav in (corpus / "clips").glob("*.wav")
+        if wav.stem not in CLIP_NAMES and wav.with_suffix(".txt").is_file() and _seconds(wav) <= 12.0)
+    names = [pool[i % len(pool)] for i in range(n)]
     xserver = _desktop.XServer().start()
     pulse = _pulse.shared_server()
     watcher = Watcher(xserver.display)
@@ -250,8 +275,13 @@ def main(argv: list[str] | None = None) -> int:
         print("## XTest typing time\n")
         print("\n".join(bench_typing(xserver, watcher, 3 if args.quick else 9)), "\n", flush=True)
         print("## Key-up to text\n")
-        rows, _ = bench_latency(xserver, pulse, corpus, watcher, names)
-        print("\n".join(rows), "\n", flush=True)
+        from voiceflow.bench.asr import find_clips
+
+        reference = {name: ref for name, _, ref in find_clips(corpus / "clips")}
+        runs = {}
+        for label, options in (("streamed (default)", []), ("--no-live (one-shot at release)", ["--no-live"])):
+            runs[label], _ = bench_latency(xserver, pulse, corpus, watcher, names, options)
+        print("\n".join(latency_rows(runs, [reference[name] for name in names])), "\n", flush=True)
         print("## Idle CPU\n")
         print("\n".join(bench_idle_cpu(xserver, pulse, 10.0 if args.quick else 30.0)), flush=True)
     finally:

@@ -295,6 +295,62 @@ def test_a_caller_cancelled_future_is_skipped():
     assert [seen[0] for seen in model.seen] == [0, 2]
 
 
+class FakeStream:
+    """A streamed utterance: ``seconds`` of it fed, ``finish()`` says so (or raises ``fails``)."""
+
+    def __init__(self, seconds: float, lost: int = 0, rejected: int = 0, fails: bool = False) -> None:
+        self.seconds, self.lost_samples, self.rejected_blocks, self.fails = seconds, lost, rejected, fails
+        self.state = "open"
+
+    def finish(self) -> FakeTranscript:
+        self.state = "finished"
+        if self.fails:
+            raise RuntimeError("the stream's tail decode failed")
+        return FakeTranscript("streamed")
+
+    def cancel(self) -> None:
+        if self.state == "open":
+            self.state = "cancelled"
+
+
+def test_a_streamed_utterance_is_finished_not_transcribed_unless_the_stream_missed_audio(caplog):
+    """The stream that was fed the utterance gives its text; one that holds less of it (lost,
+    rejected, or shorter than the recording) or fails is cancelled and the recording is
+    transcribed: nothing recorded is lost."""
+    model = EchoModel()
+    streams = [FakeStream(0.1), FakeStream(0.1, lost=480), FakeStream(0.1, rejected=1), FakeStream(0.09),
+               FakeStream(0.1, fails=True), FakeStream(0.1 - 0.001)]
+    with PipelinedTranscriber(model) as pipe:
+        futures = [pipe.submit(clip(n, 1600), stream=st) for n, st in enumerate(streams)]
+        texts = [f.result(timeout=WAIT).text for f in futures]
+    assert texts == ["streamed", "1", "2", "3", "4", "streamed"]  # 1 ms short: resampling's rounding
+    assert [st.state for st in streams] == ["finished", "cancelled", "cancelled", "cancelled", "finished", "finished"]
+    assert [seen[0] for seen in model.seen] == [1, 2, 3, 4]
+    assert sum("transcribing the recording instead" in r.getMessage() for r in caplog.records) == 4
+
+
+def test_a_cancelled_or_refused_job_cancels_its_stream():
+    model = GatedModel()
+    pipe = PipelinedTranscriber(model, max_pending=4)
+    first = pipe.submit(clip(0))
+    assert model.entered.acquire(timeout=WAIT)
+    waiting = FakeStream(0.01)
+    pipe.submit(clip(1), stream=waiting)
+    closer = threading.Thread(target=pipe.close, kwargs={"cancel": True})
+    closer.start()
+    time.sleep(0.05)
+    model.gate.set()
+    closer.join(WAIT)
+    assert first.result(timeout=0).text == "0" and waiting.state == "cancelled"
+
+    refused = FakeStream(0.01)
+    with PipelinedTranscriber(EchoModel(config=Config(audio_guard_policy="reject"))) as pipe:
+        future = pipe.submit(np.full(160, np.nan, np.float32), stream=refused)
+    with pytest.raises(ValueError, match=r"\[AudioGuard\]"):
+        future.result()
+    assert refused.state == "cancelled"
+
+
 def test_submit_after_close_raises_and_a_blocked_submit_is_released_by_close():
     model = GatedModel()
     pipe = PipelinedTranscriber(model, max_pending=1)

@@ -507,6 +507,55 @@ def test_feed_finish_and_cancel_from_several_threads(asr, speech):
 
 
 @pytest.mark.slow
+def test_hotwords_and_prompt_reach_every_decode_and_spell_the_final_text(asr, monkeypatch):
+    """faster-whisper's hotword clip streamed: "ComfyUI" with the hotword, as ``transcribe``
+    gives it (test_word_loss), and every decode's prompt starts with the caller's prompt and
+    hotwords, whatever the committed text."""
+    audio = read_audio(Path(__file__).resolve().parents[1] / "data" / "hotwords.mp3")
+    decoder = asr._decoder
+    prompts: list[list[int]] = []
+    real = decoder.decode_window
+    monkeypatch.setattr(decoder, "decode_window", lambda features, prompt, *a, **k: (
+        prompts.append(list(prompt)), real(features, prompt, *a, **k))[1])
+    s = asr.stream()
+    feed_caught_up(s, audio)
+    assert "comfyui" not in s.finish().text.lower().replace(" ", "")
+    prompts.clear()
+    s = asr.stream(prompt="Notes on the node editor.", hotwords="ComfyUI")
+    feed_caught_up(s, audio)
+    transcript = s.finish()
+    assert "ComfyUI" in transcript.text and any("ComfyUI" in seg.text for seg in transcript.segments), transcript
+    head = decoder.prompt("Notes on the node editor.", "ComfyUI")[:-1]  # up to <|startoftranscript|>
+    assert prompts and all(p[:len(head)] == head for p in prompts)
+
+
+@pytest.mark.slow
+def test_closing_the_transcriber_waits_for_a_finished_streams_decode(speech, monkeypatch):
+    """A stream finished while its worker is still decoding (the tail won the race) leaves that
+    decode running on its own thread: ``Transcriber.close()`` waits for it, so the model is not
+    released under it (a daemon thread inside the model at exit crashes the process)."""
+    with Transcriber(mode="speed") as t:
+        s = t.stream()
+        feed_caught_up(s, speech)
+        in_step, release = threading.Event(), threading.Event()
+        real_step = s._step
+        monkeypatch.setattr(s, "_step", lambda *a: (in_step.set(), release.wait(10), real_step(*a)))
+        s.feed(speech[:16000])  # a new second of speech: the worker decodes it (slowly)
+        assert in_step.wait(10)
+        s.finish()
+        assert s._worker.is_alive()
+        closer = threading.Thread(target=t.close)
+        closer.start()
+        closer.join(0.5)
+        assert closer.is_alive()  # close() waits for the decode
+        release.set()
+        closer.join(20)
+        assert not closer.is_alive() and not s._worker.is_alive()
+    with pytest.raises(RuntimeError, match="closed"):
+        t.stream()
+
+
+@pytest.mark.slow
 def test_a_30_minute_session_keeps_memory_flat(asr, speech):
     """30 min of quiet room noise with the sample spoken every 2 minutes, fed faster than real
     time (waiting only so the ring never overflows): the held audio stays bounded, Python and

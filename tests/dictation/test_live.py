@@ -41,6 +41,43 @@ def test_plain_output_gets_a_line_each_time_the_committed_text_grows():
     assert out.getvalue() == "… go\n… go forward\n"
 
 
+class _FakeStream:
+    def __init__(self, on_update) -> None:
+        self.on_update, self.cancelled = on_update, False
+
+    def feed(self, block) -> None:
+        pass
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _FakeTranscriber:
+    def __init__(self) -> None:
+        self.streams: list[_FakeStream] = []
+
+    def stream(self, sample_rate, on_update=None):
+        self.streams.append(_FakeStream(on_update))
+        return self.streams[-1]
+
+
+def test_a_released_stream_is_handed_over_and_no_longer_shown():
+    out = io.StringIO()
+    live = LiveDictation(_FakeTranscriber(), out, tty=False)
+    live.begin(16000)
+    first = live.transcriber.streams[0]
+    first.on_update(StreamUpdate("go", "forward", 1.0))
+    assert live.release() is first and not first.cancelled  # the session finishes it
+    first.on_update(StreamUpdate("go forward", "ten", 2.0))  # its worker goes on: not shown
+    assert out.getvalue() == "… go\n" and live.release() is None
+    live.begin(16000)
+    second = live.transcriber.streams[1]
+    live.begin(16000)  # a new utterance drops an unreleased one
+    assert second.cancelled
+    live.cancel()
+    assert live.transcriber.streams[2].cancelled
+
+
 @pytest.mark.slow
 def test_live_session_shows_text_while_recording_and_prints_the_final_text():
     from tests import _pulse
@@ -69,6 +106,6 @@ def test_live_session_shows_text_while_recording_and_prints_the_final_text():
     assert live, lines  # text appeared before the key was released
     stopped = next(i for i, line in enumerate(lines) if line.startswith("■"))
     assert lines.index(live[0]) < stopped
-    assert len(final) == 1, lines  # the live line was a preview: the final text is the whole utterance's
+    assert len(final) == 1, lines  # the live lines came before the one final text
     reference = SAMPLE.with_suffix(".txt").read_text()
     assert wer(reference, final[0]) <= 0.15, final

@@ -57,7 +57,10 @@ class WindowResult:
     alignment of the chosen text to the window's audio; None unless asked for."""
     encoded: Any = field(default=None, repr=False, compare=False)
     """The encoder's output for the window (a CTranslate2 ``StorageView``), kept when the words
-    were aligned, for more alignments against the same audio without encoding it again."""
+    were aligned or it was asked for, for (more) alignments against the same audio without
+    encoding it again."""
+    tokens: tuple[int, ...] = field(default=(), repr=False, compare=False)
+    """The chosen decode's token ids (what :meth:`WindowDecoder.align_words` aligns)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ class WindowDecoder:
 
     def decode_window(
         self, features: np.ndarray, prompt: Sequence[int], options: DecodeOptions, content_s: float,
-        speech_s: float | None = None, align: bool = False,
+        speech_s: float | None = None, align: bool = False, keep_encoded: bool = False,
     ) -> WindowResult:
         """Encode ``features`` and decode, retrying at the next temperature while the text is
         repetitive or unlikely (unless the window is judged silent), as Whisper does.
@@ -147,7 +150,9 @@ class WindowDecoder:
         phrase the speech can hold is not "repetitive" (it may be spoken), one it cannot is
         (``voiceflow.asr.context.beyond_speech_rate``); None: every repeated phrase is.
         ``align``: also time every word of the chosen text (``WindowResult.words``; one more
-        decoder pass over the text in a single step, about a tenth of a greedy decode).
+        decoder pass over the text in a single step, about a tenth of a greedy decode);
+        ``keep_encoded``: keep the encoder output (``WindowResult.encoded``) to align later, only
+        if needed.
         """
         t0 = time.perf_counter()
         encoder_output = self.encode(features)
@@ -191,7 +196,8 @@ class WindowDecoder:
             encode_s=t1 - t0,
             decode_s=t2 - t1,
             words=words,
-            encoded=encoder_output if align else None,
+            encoded=encoder_output if align or keep_encoded else None,
+            tokens=tuple(tokens),
         )
 
     def align_words(self, encoder_output, tokens: Sequence[int], content_s: float) -> tuple[RawSegment, ...]:

@@ -1,8 +1,9 @@
 """PipelinedTranscriber: prepare, transcribe and deliver utterances on three threads.
 
 Stage 1 (``voiceflow-prepare``) runs the audio guard and resamples to 16 kHz with soxr (or
-decodes a file path); stage 2 (``voiceflow-model``) runs the :class:`~voiceflow.Transcriber`;
-stage 3 (``voiceflow-deliver``) resolves the job's ``Future`` and hands a
+decodes a file path); stage 2 (``voiceflow-model``) runs the :class:`~voiceflow.Transcriber` --
+or, for an utterance that was streamed while it was recorded, finishes its
+:class:`~voiceflow.asr.stream.TranscriptStream` (most of the work is then done already); stage 3 (``voiceflow-deliver``) resolves the job's ``Future`` and hands a
 :class:`PipelineResult` to ``on_result`` or to the :meth:`~PipelinedTranscriber.results`
 iterator. While the model works on one utterance the next one is already being prepared.
 
@@ -69,14 +70,20 @@ class PipelineResult:
         return self.transcript
 
 
-class _Job:
-    __slots__ = ("index", "tag", "audio", "sample_rate", "future", "submitted", "transcript", "error")
+STREAM_TOLERANCE_S = 0.002
+"""A stream fed this much less audio than the utterance (seconds) missed some of it: one
+callback block is longer, and the two lengths differ only by resampling's rounding otherwise."""
 
-    def __init__(self, index: int, tag: Any, audio: Any, sample_rate: int) -> None:
+
+class _Job:
+    __slots__ = ("index", "tag", "audio", "sample_rate", "stream", "future", "submitted", "transcript", "error")
+
+    def __init__(self, index: int, tag: Any, audio: Any, sample_rate: int, stream: Any = None) -> None:
         self.index = index
         self.tag = tag
         self.audio = audio
         self.sample_rate = sample_rate
+        self.stream = stream
         self.future: Future[Transcript] = Future()
         self.submitted = time.perf_counter()
         self.transcript: Transcript | None = None
@@ -150,6 +157,7 @@ class PipelinedTranscriber:
         tag: Any = None,
         *,
         timeout: float | None = None,
+        stream: Any = None,
     ) -> Future[Transcript]:
         """Queue one utterance; returns a ``Future`` resolved with its ``Transcript``.
 
@@ -160,6 +168,12 @@ class PipelinedTranscriber:
         ``TimeoutError`` instead of waiting longer. Raises ``RuntimeError`` after :meth:`close`.
         Problems with the audio itself (rejected by the guard, unreadable file) do not raise
         here: they are the ``Future``'s exception.
+
+        ``stream``: the :class:`~voiceflow.asr.stream.TranscriptStream` that was fed this same
+        utterance while it was recorded (not finished; the pipeline owns it now).  The model
+        stage returns its ``finish()`` instead of transcribing ``audio`` -- unless the stream
+        holds less audio than ``audio`` (it lost or rejected some) or ``finish()`` fails: then
+        ``audio`` is transcribed, so nothing recorded is lost (logged).  A cancelled job cancels it.
         """
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
@@ -172,7 +186,7 @@ class PipelinedTranscriber:
             if self._closing:
                 self._slots.release()
                 raise RuntimeError("PipelinedTranscriber is closed")
-            job = _Job(self._next_index, tag, audio, int(sample_rate))
+            job = _Job(self._next_index, tag, audio, int(sample_rate), stream)
             self._next_index += 1
             self._pending += 1
             self._to_prepare.put_nowait(job)
@@ -248,14 +262,21 @@ class PipelinedTranscriber:
     def _transcribe(self, job: _Job) -> None:
         if self._cancel.is_set():
             job.future.cancel()
+        stream, job.stream = job.stream, None
         if not job.future.set_running_or_notify_cancel():
             job.audio = None
+            if stream is not None:
+                stream.cancel()
             return
         if job.error is None:
             try:
-                job.transcript = self._transcriber.transcribe(job.audio, MODEL_RATE)
+                job.transcript = _finished(stream, job.audio, job.index) if stream is not None else None
+                if job.transcript is None:
+                    job.transcript = self._transcriber.transcribe(job.audio, MODEL_RATE)
             except BaseException as error:  # noqa: BLE001
                 job.error = error
+        elif stream is not None:
+            stream.cancel()
         job.audio = None
 
     def _deliver(self, job: _Job) -> None:
@@ -294,3 +315,19 @@ class PipelinedTranscriber:
         if self._closing:
             raise RuntimeError("PipelinedTranscriber is closed")
 
+
+def _finished(stream: Any, audio: np.ndarray, index: int) -> Transcript | None:
+    """``stream.finish()`` when the stream was fed all of ``audio`` (16 kHz); else None (the
+    stream cancelled, the reason logged) and the caller transcribes ``audio``."""
+    missing_s = len(audio) / MODEL_RATE - stream.seconds
+    if stream.lost_samples or stream.rejected_blocks or missing_s > STREAM_TOLERANCE_S:
+        stream.cancel()
+        log.warning("job %d: the live stream missed %.3f s of the utterance (%d samples lost, %d blocks "
+                    "rejected); transcribing the recording instead", index, max(missing_s, 0.0),
+                    stream.lost_samples, stream.rejected_blocks)
+        return None
+    try:
+        return stream.finish()
+    except Exception as exc:  # noqa: BLE001 - the recording is still here: transcribe it
+        log.warning("job %d: finishing the live stream failed (%s); transcribing the recording instead", index, exc)
+        return None

@@ -79,7 +79,7 @@ from voiceflow.asr import context as _ctx
 from voiceflow.asr.chunking import EnergyVad
 from voiceflow.asr.decode import is_silent
 from voiceflow.asr.features import silence_padded_log_mel
-from voiceflow.asr.text import MAX_PERIOD as _MAX_PERIOD, near_repeat, words as _norm_words
+from voiceflow.asr.text import MAX_PERIOD as _MAX_PERIOD, near_repeat, respell_hotwords, words as _norm_words
 from voiceflow.audio.guard import MAX_CHANNELS, audio_validation_guard
 from voiceflow.config import MODES
 
@@ -219,10 +219,15 @@ class TranscriptStream:
         sample_rate: Hz of the fed blocks; anything else than 16 kHz is resampled (soxr).
         on_update: called on the worker thread with a :class:`StreamUpdate` whenever the
             committed or tentative text changes; exceptions it raises are logged, not raised.
+        prompt: text preceding the utterance (style, spelling), as ``Transcriber.transcribe``'s:
+            every decode's previous context starts with it, the committed text follows.
+        hotwords: words/phrases to favour, as ``Transcriber.transcribe``'s: in every decode's
+            prompt, and the final transcript spelled as they are.
     """
 
     def __init__(self, transcriber: "Transcriber", sample_rate: int = SAMPLE_RATE,
-                 on_update: Callable[[StreamUpdate], Any] | None = None) -> None:
+                 on_update: Callable[[StreamUpdate], Any] | None = None, *, prompt: str | None = None,
+                 hotwords: str | None = None) -> None:
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
             raise ValueError(f"sample_rate must be a positive integer (Hz), not {sample_rate!r}")
         if transcriber._decoder is None:
@@ -230,6 +235,8 @@ class TranscriptStream:
         self._asr = transcriber
         self.sample_rate = int(sample_rate)
         self._on_update = on_update
+        self._prompt = (prompt or "").strip()
+        self._hotwords = (hotwords or "").strip() or None
         self._limit = float(transcriber.config.audio_clip_limit)
         cfg = transcriber.config.asr
         self._levels = EnergyVad(cfg.speech_margin_db, cfg.silence_floor_dbfs)  # where to cut
@@ -270,6 +277,7 @@ class TranscriptStream:
         self.first_commit_s: float | None = None
         """Audio position (s) fed when the first word was committed."""
         self._state = "open"  # open -> finishing/cancelled
+        self._racers: list[threading.Thread] = []  # finish()'s tail decodes on threads of their own
         self._worker = threading.Thread(target=self._run, name="voiceflow-stream", daemon=True)
         self._worker.start()
 
@@ -366,9 +374,13 @@ class TranscriptStream:
         segments = _segments(committed, snap.scores, stamps, [] if tail is None else tail.segments,
                              0 if tail is None else tail.skip)
         words_out = committed if tail is None else committed + tail.words[tail.skip:]
+        text = _join(words_out)
+        if self._hotwords:
+            segments = [_replace_text(seg, respell_hotwords(seg.text, self._hotwords)) for seg in segments]
+            text = respell_hotwords(text, self._hotwords)
         total = time.perf_counter() - started
         return Transcript(
-            text=_join(words_out),
+            text=text,
             segments=tuple(segments),
             duration=duration,
             timings=Timings(clock.features, clock.encode, clock.decode, total),
@@ -410,7 +422,9 @@ class TranscriptStream:
                 with self._decoded:
                     self._decoded.notify_all()
 
-        threading.Thread(target=own, name="voiceflow-stream-tail", daemon=True).start()
+        racer = threading.Thread(target=own, name="voiceflow-stream-tail", daemon=True)
+        self._racers.append(racer)
+        racer.start()
         with self._decoded:
             self._decoded.wait_for(lambda: done.is_set() or self._inflight != inflight, timeout=10.0)
             last = self._last
@@ -449,10 +463,22 @@ class TranscriptStream:
             speech_end -= cut_s
         prompt_text = _join(committed[: len(committed) - carry])
         carried = committed[len(committed) - carry:]
-        aligned: list = []
-        segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock, aligned if carried else None)
+        first: list = []
+        segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock, first if carried else None)
         words = [w for seg in segments for w in _split(seg.text)]
-        skip = _fresh_start(committed, carried, snap.after_cut, words, *_carried_by_time(aligned, words, snap.carried_ends, buf_start))
+        timing: tuple = (None, None)
+        if first and [_norm(w) for w in words[:len(carried)]] != [_norm(w) for w in carried]:
+            # the carried words are not said as committed: drop them by their aligned time,
+            # aligned only now (an exact repeat, the usual case, needs no times)
+            t0 = time.perf_counter()
+            rung, decoder = first[0], self._asr._decoder
+            if decoder is None:
+                raise RuntimeError("Transcriber is closed")
+            aligned = rung.words if rung.words is not None else decoder.align_words(
+                rung.encoded, rung.tokens, len(buf) / SAMPLE_RATE)
+            clock.decode += time.perf_counter() - t0
+            timing = _carried_by_time(list(aligned), words, snap.carried_ends, buf_start)
+        skip = _fresh_start(committed, carried, snap.after_cut, words, *timing)
         skipped = len(words) - skip < snap.heard - DROPPED_WORDS
         restarted = _restarted(committed, words[skip:], snap.latest)
         if prompt_text and (skipped or restarted):
@@ -470,14 +496,15 @@ class TranscriptStream:
         return _Tail(segments, words, skip)
 
     def _decode_buffer(self, buf: np.ndarray, buf_start: int, speech_end: float, previous_text: str,
-                       clock, aligned: list | None = None, cover: bool = False) -> list["Segment"]:
+                       clock, first: list | None = None, cover: bool = False) -> list["Segment"]:
         """Segments (absolute times) of ``buf`` (starting at sample ``buf_start``, its speech
         ending ``speech_end`` s in) decoded with ``previous_text`` as previous context: the
         one-shot ladder; a decode the context made run on is redone without it; then the
         one-shot path's coverage rule (a speech region the text does not account for is decoded
         on its own and merged in; ``cover``: with the words aligned to the audio, so that speech
-        under no word is found whatever the segments' times say).  ``aligned``: receives the
-        words' time spans (s into ``buf``) when the ladder's first rung is taken."""
+        under no word is found whatever the segments' times say).  ``first``: receives the
+        ladder's first rung (a ``WindowResult`` with its encoder output, to align its words if
+        needed) when that rung is taken."""
         asr = self._asr
         decoder = asr._decoder
         if decoder is None:
@@ -485,21 +512,22 @@ class TranscriptStream:
         offset = buf_start / SAMPLE_RATE
         length = len(buf) / SAMPLE_RATE
         if len(buf) > asr.config.asr.max_chunk_s * SAMPLE_RATE:  # the worker fell far behind
-            tail = asr._transcribe_samples(buf, time.perf_counter(), prompt=previous_text or None)
+            tail = asr._transcribe_samples(buf, time.perf_counter(), prompt=self._context(previous_text) or None,
+                                           hotwords=self._hotwords)
             clock.features += tail.timings.features
             clock.encode += tail.timings.encode
             clock.decode += tail.timings.decode
             return [_shift(seg, offset) for seg in tail.segments]
-        prompt = decoder.prompt(previous_text or None, timestamps=asr.config.asr.timestamps)
+        prompt = self._prompt_tokens(decoder, previous_text, asr.config.asr.timestamps)
         result = None
         if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
-            first = _first_rung(asr, decoder, buf, speech_end, prompt, align=cover or aligned is not None)
-            clock.add(first)
-            reason = asr._judge(first, length, speech_end)
+            rung = _first_rung(asr, decoder, buf, speech_end, prompt, align=cover, keep_encoded=first is not None)
+            clock.add(rung)
+            reason = asr._judge(rung, length, speech_end)
             if reason is None:
-                if aligned is not None:
-                    aligned.extend(first.words or ())
-                result = first
+                if first is not None:
+                    first.append(rung)
+                result = rung
             elif reason in ("loop", "budget"):
                 # the decoder runs on from its context: more silence does not cure that (the
                 # ladder's next rungs), no context does -- the one-shot way
@@ -514,6 +542,15 @@ class TranscriptStream:
                                            result.words)
         return [_shift(seg, offset) for seg in segments]
 
+    def _context(self, committed_text: str) -> str:
+        """Previous context of a decode: the caller's prompt, then ``committed_text``."""
+        return f"{self._prompt} {committed_text}".strip()
+
+    def _prompt_tokens(self, decoder, committed_text: str, timestamps: bool) -> list[int]:
+        """A decode's prompt after ``committed_text`` ("" for a decode without the committed
+        context: the caller's prompt and hotwords stay, they are what the caller asked for)."""
+        return decoder.prompt(self._context(committed_text) or None, self._hotwords, timestamps=timestamps)
+
     def cancel(self) -> None:
         """Drop the stream: the worker stops, nothing more is decoded.  Idempotent; after
         :meth:`finish` it does nothing."""
@@ -523,6 +560,15 @@ class TranscriptStream:
         self._wake.set()
         if threading.current_thread() is not self._worker:
             self._worker.join()
+
+    def _settle(self) -> None:
+        """Cancel if open, and wait until no thread of this stream is decoding (the
+        transcriber's ``close()``: a finished stream's worker may still be in a decode, and so
+        may a tail decode that lost the race)."""
+        self.cancel()
+        for thread in (self._worker, *self._racers):
+            if thread is not threading.current_thread():
+                thread.join()
 
     def __enter__(self) -> "TranscriptStream":
         return self
@@ -654,7 +700,7 @@ class TranscriptStream:
         cfg = asr.config.asr
         duration = len(buf) / SAMPLE_RATE
         # timestamps even in text-only modes: they tell whether the text covers the speech
-        prompt = decoder.prompt(prompt_text or None, timestamps=True)
+        prompt = self._prompt_tokens(decoder, prompt_text, True)
         result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True)
         self.decodes += 1
         # the speech, but for the end the stopped-short rule tolerates: a word being spoken as the
@@ -666,7 +712,7 @@ class TranscriptStream:
             # carried sentence and says no more) or to leave speech out under one word (7 s of
             # a repeated sentence heard as its last word, "internet."): the one-shot way,
             # without it, as finish() does; the decode that leaves less speech unheard is kept
-            alone = _first_rung(asr, decoder, buf, speech_end, decoder.prompt(None, timestamps=True),
+            alone = _first_rung(asr, decoder, buf, speech_end, self._prompt_tokens(decoder, "", True),
                                 align=True, commits=True)
             self.decodes += 1
             if (_unheard_s(alone, regions), -_words_end(alone)) < (_unheard_s(result, regions), -_words_end(result)):
@@ -1153,11 +1199,12 @@ def _align(decoder, encoded, words: list[str], num_frames: int) -> list[tuple[fl
 
 
 def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float, prompt: list[int],
-                align: bool = False, commits: bool = False) -> "WindowResult":
+                align: bool = False, commits: bool = False, keep_encoded: bool = False) -> "WindowResult":
     """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in):
     ``Transcriber``'s adaptive window with ``context_pad_s`` of silence after the speech and its
     options at their first temperature (``commits``: with :data:`COMMIT_BEAM_SIZE`); ``align``
-    also keeps the window's encoder output (``WindowResult.encoded``) for more alignments."""
+    also keeps the window's encoder output (``WindowResult.encoded``) for more alignments, as
+    ``keep_encoded`` does without aligning."""
     duration = len(buf) / SAMPLE_RATE
     frames = asr._padded_frames(len(buf), speech_end, asr.config.asr.context_pad_s)
     mel = silence_padded_log_mel(buf, frames, asr._n_mels)
@@ -1165,7 +1212,7 @@ def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float,
     options = replace(options, temperatures=options.temperatures[:1])
     if commits and options.beam_size < COMMIT_BEAM_SIZE:
         options = replace(options, beam_size=COMMIT_BEAM_SIZE, beam_below_logprob=COMMIT_BEAM_BELOW_LOGPROB)
-    return decoder.decode_window(mel, prompt, options, duration, align=align)
+    return decoder.decode_window(mel, prompt, options, duration, align=align, keep_encoded=keep_encoded)
 
 
 def _carried_by_time(aligned: list, words: list[str], carried_ends: list[float | None], buf_start: int

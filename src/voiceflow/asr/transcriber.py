@@ -31,6 +31,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -177,6 +178,7 @@ class Transcriber:
         self._first_thread: int | None = None
         self._shared = asr.locking == "always"
         self._closed = False
+        self._streams: weakref.WeakSet = weakref.WeakSet()  # streams made by stream(), settled by close()
         self._warm_up()
 
     # --- public API -------------------------------------------------------------------------
@@ -216,19 +218,28 @@ class Transcriber:
             transcript = self._transcribe_samples(samples, started, prompt=prompt, hotwords=hotwords)
         return replace(transcript, truncated=True) if truncated else transcript
 
-    def stream(self, sample_rate: int = SAMPLE_RATE, on_update: Any = None) -> "TranscriptStream":
+    def stream(self, sample_rate: int = SAMPLE_RATE, on_update: Any = None, *, prompt: str | None = None,
+               hotwords: str | None = None) -> "TranscriptStream":
         """A :class:`voiceflow.asr.stream.TranscriptStream` on this model: ``feed()`` audio while
         the user speaks, read the committed ``text``, ``finish()`` for the final
         :class:`Transcript` (see ``docs/stream.md``).  ``on_update(update)`` runs on the
-        stream's worker thread whenever the text changes."""
+        stream's worker thread whenever the text changes; ``prompt`` and ``hotwords`` as for
+        :meth:`transcribe`."""
         if self._closed:
             raise RuntimeError("Transcriber is closed")
         from voiceflow.asr.stream import TranscriptStream
 
-        return TranscriptStream(self, sample_rate=sample_rate, on_update=on_update)
+        stream = TranscriptStream(self, sample_rate=sample_rate, on_update=on_update, prompt=prompt, hotwords=hotwords)
+        self._streams.add(stream)
+        return stream
 
     def close(self) -> None:
-        """Release the model.  Further :meth:`transcribe` calls raise ``RuntimeError``."""
+        """Release the model.  Further :meth:`transcribe` calls raise ``RuntimeError``.  Open
+        streams are cancelled, and the decodes their threads still run (a finished stream's
+        worker or a tail decode that lost the race) are waited for: the model is not released
+        under a running decode."""
+        for stream in list(self._streams):
+            stream._settle()
         with self._lock:
             self._closed = True
             self._whisper = None

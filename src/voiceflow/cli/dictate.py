@@ -118,7 +118,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     text.add_argument("--prompt", metavar="TEXT", default=None,
                       help="text that precedes the dictation (style, spelling) given to the model")
     parser.add_argument("--no-live", dest="live", action="store_false",
-                        help="no live text while recording (the final text is transcribed at release either way)")
+                        help="no live text and no streaming while recording: the whole utterance is transcribed "
+                             "at release (less CPU while speaking, a longer wait after)")
     parser.set_defaults(func=run)
     return parser
 
@@ -228,6 +229,9 @@ class _Prompted:
     def transcribe(self, audio, sample_rate):
         return self._transcriber.transcribe(audio, sample_rate, prompt=self._prompt, hotwords=self._hotwords)
 
+    def stream(self, sample_rate, on_update=None):
+        return self._transcriber.stream(sample_rate, on_update, prompt=self._prompt, hotwords=self._hotwords)
+
 
 def _session(args: argparse.Namespace, copy_command: list[str] | None, replacements: dict,
              hotkey, control, window) -> int:
@@ -262,7 +266,7 @@ def _session(args: argparse.Namespace, copy_command: list[str] | None, replaceme
     with transcriber:
         from voiceflow.dictation.live import LiveDictation
 
-        live = LiveDictation(transcriber, sys.stderr) if args.live else None
+        live = LiveDictation(asr, sys.stderr) if args.live else None
         return run_dictation(recorder, asr, vad=vad, append_to=args.append, copy_command=copy_command,
                              hotkey=hotkey, toggle=args.toggle, control=control, window=window,
                              text=DictationText(replacements), live=live)

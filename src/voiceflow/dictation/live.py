@@ -4,11 +4,11 @@ utterance, fed by the recorder while the user speaks, and its display.
 On a terminal the text is one status line rewritten in place: the committed words, then the
 tentative rest dimmed, cut from the left to the terminal's width; it is a preview.  On anything else (a pipe, a
 file) a plain line ``… <committed text>`` is written each time the committed text grows, so a
-log shows progress without control characters.  The final text is printed by the session, as
-without live text.
+log shows progress without control characters.  The final text is the stream's own
+(``TranscriptStream.finish()``, run by the session's pipeline) and is printed by the session.
 
 Threads: :meth:`LiveLine.show` runs on the stream's worker thread, the rest on the session's
-thread; one lock keeps their writes whole.
+thread; one lock keeps their writes whole, and a released stream's late updates are not shown.
 """
 
 from __future__ import annotations
@@ -68,22 +68,39 @@ class LiveDictation:
     """Streams each utterance through ``transcriber`` while it is recorded.
 
     ``begin(sample_rate)`` opens a stream and returns its ``feed`` (for
-    ``Recorder.start(on_audio=...)``); ``cancel()`` ends the utterance's stream and clears the
-    line. The final text is not the stream's: the session transcribes the whole utterance at
-    release, because the streamed text is less accurate (docs/stream.md)."""
+    ``Recorder.start(on_audio=...)``); at the stop, ``release()`` hands the stream over (the
+    session passes it to the pipeline, whose ``finish()`` of it is the utterance's final text:
+    the words spoken before the last moments are decoded already) and clears the line;
+    ``cancel()`` drops the utterance's stream instead."""
 
     def __init__(self, transcriber: Any, out: TextIO, *, tty: bool | None = None) -> None:
         self.transcriber = transcriber
         self.line = LiveLine(out, tty=tty)
         self._stream: Any = None
+        self._lock = threading.Lock()
 
     def begin(self, sample_rate: int) -> Callable[[Any], None]:
         self.cancel()
-        self._stream = self.transcriber.stream(sample_rate=sample_rate, on_update=self.line.show)
-        return self._stream.feed
+        stream = self.transcriber.stream(sample_rate=sample_rate, on_update=lambda update: self._show(stream, update))
+        with self._lock:
+            self._stream = stream
+        return stream.feed
+
+    def release(self) -> Any:
+        """The utterance's stream, no longer shown (its worker goes on until it is finished or
+        cancelled); None when none was begun.  Clears the line."""
+        with self._lock:
+            stream, self._stream = self._stream, None
+        self.line.clear()
+        return stream
 
     def cancel(self) -> None:
-        stream, self._stream = self._stream, None
+        stream = self.release()
         if stream is not None:
             stream.cancel()
-        self.line.clear()
+
+    def _show(self, stream: Any, update: Any) -> None:
+        """The stream's worker thread: show ``update`` unless ``stream`` was released since."""
+        with self._lock:
+            if stream is self._stream:
+                self.line.show(update)

@@ -175,9 +175,10 @@ def run_dictation(
     :class:`~voiceflow.dictation.text.DictationText`) applies the voice commands and joins
     consecutive utterances.
     ``live`` (a :class:`~voiceflow.dictation.live.LiveDictation`) streams each utterance while
-    it is recorded and shows its text on ``err`` as a preview; the final text is transcribed
-    from the whole utterance at release, as without ``live`` (the streamed text is less accurate:
-    docs/stream.md).
+    it is recorded and shows its text on ``err``; at release the stream is finished for the
+    final text (only its last words are left to decode), and the whole utterance is transcribed
+    instead if the stream missed any of it.  Without ``live`` the utterance is transcribed at
+    release.
     """
     from voiceflow.asr.pipeline import PipelinedTranscriber
     from voiceflow.capture.devices import DeviceError
@@ -247,9 +248,7 @@ def run_dictation(
             submitted += 1
             focus_of[submitted] = stop_focus
             status(f"■ stopped: utterance {submitted}, {seconds:.1f} s, transcribing")
-            pipeline.submit(audio, recorder.samplerate, tag=submitted)
-            if live:
-                live.cancel()  # after the submit: its worker's last decode overlaps the real one
+            pipeline.submit(audio, recorder.samplerate, tag=submitted, stream=live.release() if live else None)
 
         def command(name: str) -> None:
             nonlocal recording, stop_at
