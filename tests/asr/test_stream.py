@@ -258,6 +258,35 @@ def test_speech_that_ended_before_release_is_decoded_before_release(asr, speech)
 
 
 @pytest.mark.slow
+def test_a_release_in_the_pause_takes_the_tail_decoded_at_the_endpoint(asr, speech, monkeypatch):
+    """At the endpoint the worker first decodes the tail as finish() would (then its own
+    decode): released in the pause, finish() takes that tail -- decoding nothing, the same text
+    as decoding it then -- unless speech came after the endpoint."""
+    end = asr._vad.speech_end_s(speech)
+    cut = int((end + 0.05) * 16000)
+    pause = np.zeros(int(0.25 * 16000), np.float32)
+    monkeypatch.setattr(TranscriptStream, "_heard_tail", lambda *a: None)  # not the worker's own decode
+
+    def released(audio, speculate=True):
+        s = asr.stream()
+        if not speculate:
+            monkeypatch.setattr(s, "_speculate", lambda spec: setattr(spec, "done", True))
+        feed_caught_up(s, audio)
+        return s, s.finish()
+
+    s, taken = released(np.concatenate([speech[:cut], pause]))
+    assert s._spec is not None and s._spec.tail is not None
+    assert taken.timings.encode == 0.0 and taken.timings.decode == 0.0
+    _, decoded = released(np.concatenate([speech[:cut], pause]), speculate=False)
+    assert decoded.timings.encode > 0.0 and taken.text == decoded.text
+    # more speech after the endpoint: that tail is not the text
+    half = int(2.56 * 16000)  # after "computer"
+    s, more = released(np.concatenate([speech[:half], pause, pause, speech[half:cut]]))
+    assert more.timings.encode > 0.0
+    assert corpus_wer([REFERENCE], [more.text]) <= 0.15, more.text
+
+
+@pytest.mark.slow
 def test_finish_decodes_the_tail_meanwhile_when_the_worker_is_still_decoding(asr, speech):
     """Released while the worker decodes all of the speech (here: a decode that never ends),
     finish() decodes the tail on the other replica and returns it, the same text as with an

@@ -109,3 +109,65 @@ def test_live_session_shows_text_while_recording_and_prints_the_final_text():
     assert len(final) == 1, lines  # the live lines came before the one final text
     reference = SAMPLE.with_suffix(".txt").read_text()
     assert wer(reference, final[0]) <= 0.15, final
+
+
+class _CountingStream(_FakeStream):
+    def __init__(self, sample_rate, on_update) -> None:
+        super().__init__(on_update)
+        self.rate, self.fed, self.finished = sample_rate, 0, False
+        self.lost_samples = self.rejected_blocks = 0
+
+    def feed(self, block) -> None:
+        self.fed += len(block)
+
+    @property
+    def seconds(self) -> float:
+        return self.fed / self.rate
+
+    def finish(self):
+        from types import SimpleNamespace
+
+        self.finished = True
+        return SimpleNamespace(text="Streamed text.")
+
+
+class _BothTranscriber(_FakeTranscriber):
+    def stream(self, sample_rate, on_update=None):
+        self.streams.append(_CountingStream(sample_rate, on_update))
+        return self.streams[-1]
+
+    def transcribe(self, audio, sample_rate):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(text="Transcribed text.")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("streamed_final_s", [0.3, 60.0])
+def test_a_long_utterance_takes_the_streams_text_and_a_short_one_is_transcribed(streamed_final_s, monkeypatch):
+    """``STREAMED_FINAL_S`` decides (lowered here so a 1 s recording counts as long): the stream
+    fed by the recorder is finished for a long utterance, cancelled for a short one."""
+    from tests import _pulse
+    from tests.dictation.test_session import Driver, Transcript
+    from voiceflow.capture.recorder import Recorder
+    from voiceflow.dictation import session
+    from voiceflow.dictation.session import run_dictation
+
+    monkeypatch.setattr(session, "STREAMED_FINAL_S", streamed_final_s)
+    pulse = _pulse.server_or_skip()
+    log = Transcript()
+    asr = _BothTranscriber()
+    driver = Driver(pulse, [("sleep", 0.2), "enter", ("sleep", 0.7), "enter", ("sleep", 1.0)])
+    driver.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, stdin_fd=driver.read_fd,
+                             out=log, err=log, live=LiveDictation(asr, log, tty=False))
+    finally:
+        driver.join()
+        os.close(driver.read_fd)
+    assert code == 0
+    (stream,) = asr.streams
+    if streamed_final_s < 1.0:
+        assert "Streamed text." in log.getvalue().splitlines() and stream.finished and not stream.cancelled
+    else:
+        assert "Transcribed text." in log.getvalue().splitlines() and stream.cancelled and not stream.finished

@@ -49,8 +49,12 @@ only decides *what* to decode and *what to keep*):
   speech arrived after the worker's last decode of the same buffer, that decode is the tail and
   ``finish()`` decodes nothing.  When that decode is still running at release, ``finish()``
   decodes the tail on the model's other replica meanwhile (its lookback is shorter, so it is
-  often done first) and takes whichever is ready first.  A push-to-talk user releases the key
-  after the last word, so the work is mostly done before the release.
+  often done first) and takes whichever is ready first.  At the endpoint the worker first
+  decodes the tail exactly as ``finish()`` would (:meth:`TranscriptStream._speculate`), then
+  its own decode: released in that pause, ``finish()`` takes that tail (waiting for it if it
+  runs) when no speech came after it and the words committed since are the ones it heard next.
+  A push-to-talk user releases the key after the last word, so the work is mostly done before
+  the release.
 
 Memory: the ring (:data:`RING_S` at the fed rate), the 16 kHz buffer (at most
 :data:`HARD_BUFFER_S` plus :data:`VAD_CONTEXT_S`, plus what one drain brings) and the committed
@@ -210,6 +214,18 @@ class _Tail:
     skip: int
 
 
+@dataclass
+class _Spec:
+    """``finish()``'s tail decode made by the worker at the endpoint, before any release:
+    ``snap`` is the state it decoded, ``speech_end`` the absolute end of the speech (s) it
+    heard; ``tail`` None while it runs (or when it failed, ``done`` then set)."""
+
+    snap: _Snapshot
+    speech_end: float
+    tail: "_Tail | None" = None
+    done: bool = False
+
+
 class TranscriptStream:
     """A streaming transcription session on a :class:`~voiceflow.asr.transcriber.Transcriber`;
     made by :meth:`Transcriber.stream` (see the module docstring for the policy).
@@ -270,6 +286,7 @@ class TranscriptStream:
         self._decoded_end = 0  # absolute sample the last worker decode reached
         self._last: tuple[int, int, "WindowResult", float] | None = None  # buf_start, end, result, speech_end
         self._inflight: tuple[int, int] | None = None  # (buf_start, end) of the worker's decode under way
+        self._spec: _Spec | None = None  # the tail decoded at the last endpoint
         self._decoded = threading.Condition(self._lock)  # notified when that decode is done
         self._resting: int | None = None  # sample where the speech ended with every word committed
         self.decodes = 0
@@ -353,7 +370,7 @@ class TranscriptStream:
                 self._end_rest()  # every word is committed and only silence came after them
             snap = self._snapshot()
             times = list(self._times)
-            last, inflight = self._last, self._inflight
+            last, inflight, spec = self._last, self._inflight, self._spec
             duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
         self._wake.set()
         asr = self._asr
@@ -365,6 +382,8 @@ class TranscriptStream:
         tail: _Tail | None = None
         if speech_end is not None:
             tail = self._heard_tail(snap, last, speech_end)
+            if tail is None and spec is not None:
+                tail = self._spec_tail(snap, spec, speech_end)
             if tail is None and inflight is not None and inflight[0] == snap.buf_start \
                     and inflight[1] >= snap.buf_start + (speech_end + ENDPOINT_S) * SAMPLE_RATE:
                 tail = self._race_tail(snap, inflight, speech_end, clock)
@@ -403,6 +422,23 @@ class TranscriptStream:
         if len(words) - skip < snap.heard - DROPPED_WORDS:
             return None  # more audio cannot hold fewer words: finish() decodes the tail itself
         return _Tail(segments, words, skip)
+
+    def _spec_tail(self, snap: "_Snapshot", spec: _Spec, speech_end: float) -> "_Tail | None":
+        """The tail the worker decoded at the endpoint (:meth:`_speculate`; waited for while it
+        runs: it is the decode ``finish()`` would start now), when no speech came after that
+        endpoint and the words committed since are the ones it heard next; else None."""
+        if snap.buf_start / SAMPLE_RATE + speech_end > spec.speech_end + ENDPOINT_S:
+            return None  # speech after the endpoint
+        with self._decoded:
+            self._decoded.wait_for(lambda: spec.done, timeout=10.0)
+        tail = spec.tail
+        if tail is None:
+            return None
+        since = [_norm(w) for w in snap.committed[len(spec.snap.committed):]]
+        heard = [_norm(w) for w in tail.words[tail.skip:tail.skip + len(since)]]
+        if heard != since:
+            return None
+        return _Tail(tail.segments, tail.words, tail.skip + len(since))
 
     def _race_tail(self, snap: "_Snapshot", inflight: tuple[int, int], speech_end: float, clock) -> "_Tail":
         """The worker is decoding all of the speech right now (``inflight``), a decode of the whole
@@ -592,13 +628,19 @@ class TranscriptStream:
                         return
                     self._drain()
                     end = self._audio_start + len(self._audio)
-                    if end - self._decoded_end < STEP_S * SAMPLE_RATE and not self._speech_just_ended(end):
+                    endpoint = self._speech_just_ended(end)
+                    if end - self._decoded_end < STEP_S * SAMPLE_RATE and not endpoint:
                         continue
                     job = self._job(end)
+                    spec = None
+                    if job is not None and endpoint:
+                        spec = self._spec = _Spec(self._snapshot(), job[2] / SAMPLE_RATE + job[1])
                     if job is not None:
                         self._inflight = (job[2], end)
                 if job is None:
                     continue
+                if spec is not None:
+                    self._speculate(spec)
                 try:
                     self._step(*job)
                 finally:
@@ -607,6 +649,20 @@ class TranscriptStream:
                         self._decoded.notify_all()
         except Exception:
             logger.exception("TranscriptStream worker failed; finish() still decodes everything fed")
+
+    def _speculate(self, spec: _Spec) -> None:
+        """At the endpoint (worker thread): decode the tail as ``finish()`` would on this state,
+        so that a release during the pause finds it done (:meth:`_spec_tail`)."""
+        from voiceflow.asr.transcriber import _Clock
+
+        try:
+            spec.tail = self._decode_tail(spec.snap, spec.speech_end - spec.snap.buf_start / SAMPLE_RATE, _Clock())
+        except Exception:  # finish() decodes the tail itself
+            logger.exception("TranscriptStream: the tail decode at the endpoint failed")
+        finally:
+            with self._decoded:
+                spec.done = True
+                self._decoded.notify_all()
 
     def _emit(self, update: StreamUpdate) -> None:
         """Call ``on_update`` (worker thread)."""

@@ -118,8 +118,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     text.add_argument("--prompt", metavar="TEXT", default=None,
                       help="text that precedes the dictation (style, spelling) given to the model")
     parser.add_argument("--no-live", dest="live", action="store_false",
-                        help="no live text and no streaming while recording: the whole utterance is transcribed "
-                             "at release (less CPU while speaking, a longer wait after)")
+                        help="no live text and no streaming while recording: every utterance is transcribed whole "
+                             "at release (less CPU while speaking, a longer wait after long ones)")
     parser.set_defaults(func=run)
     return parser
 

@@ -4,8 +4,9 @@ utterance, fed by the recorder while the user speaks, and its display.
 On a terminal the text is one status line rewritten in place: the committed words, then the
 tentative rest dimmed, cut from the left to the terminal's width; it is a preview.  On anything else (a pipe, a
 file) a plain line ``… <committed text>`` is written each time the committed text grows, so a
-log shows progress without control characters.  The final text is the stream's own
-(``TranscriptStream.finish()``, run by the session's pipeline) and is printed by the session.
+log shows progress without control characters.  The final text is printed by the session: a
+long utterance's is the stream's own (``TranscriptStream.finish()``, run by the session's
+pipeline), a short one's is transcribed whole.
 
 Threads: :meth:`LiveLine.show` runs on the stream's worker thread, the rest on the session's
 thread; one lock keeps their writes whole, and a released stream's late updates are not shown.
@@ -68,10 +69,10 @@ class LiveDictation:
     """Streams each utterance through ``transcriber`` while it is recorded.
 
     ``begin(sample_rate)`` opens a stream and returns its ``feed`` (for
-    ``Recorder.start(on_audio=...)``); at the stop, ``release()`` hands the stream over (the
-    session passes it to the pipeline, whose ``finish()`` of it is the utterance's final text:
-    the words spoken before the last moments are decoded already) and clears the line;
-    ``cancel()`` drops the utterance's stream instead."""
+    ``Recorder.start(on_audio=...)``); at the stop, ``release()`` hands the stream over and
+    clears the line (the session passes a long utterance's stream to the pipeline, whose
+    ``finish()`` of it is the final text, and cancels a short one's); ``cancel()`` drops the
+    utterance's stream."""
 
     def __init__(self, transcriber: Any, out: TextIO, *, tty: bool | None = None) -> None:
         self.transcriber = transcriber

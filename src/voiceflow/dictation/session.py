@@ -44,6 +44,13 @@ __all__ = ["LineReader", "SilenceDetector", "clipboard_command", "run_dictation"
 MIN_UTTERANCE_SECONDS = 0.1
 """Shorter recordings (nothing captured yet) are dropped instead of transcribed."""
 
+STREAMED_FINAL_S = 12.0
+"""Utterances longer than this (seconds, as recorded) take the live stream's text at release;
+shorter ones are transcribed whole.  Transcribing at release costs time in proportion to the
+length (over a second for 35-60 s here) while the stream's wait does not grow; on utterances up
+to 12 s the whole-utterance text was the more accurate (words the stream committed while the
+user spoke cannot be revised; docs/stream.md) and it costs a few hundred milliseconds."""
+
 TAIL_SECONDS = 0.25
 """Recording goes on this long after a stop request (key release, Enter): the end of the last
 word is often still being spoken, or still in the device's buffers, when the key goes up."""
@@ -175,9 +182,10 @@ def run_dictation(
     :class:`~voiceflow.dictation.text.DictationText`) applies the voice commands and joins
     consecutive utterances.
     ``live`` (a :class:`~voiceflow.dictation.live.LiveDictation`) streams each utterance while
-    it is recorded and shows its text on ``err``; at release the stream is finished for the
-    final text (only its last words are left to decode), and the whole utterance is transcribed
-    instead if the stream missed any of it.  Without ``live`` the utterance is transcribed at
+    it is recorded and shows its text on ``err``; at release, an utterance longer than
+    :data:`STREAMED_FINAL_S` takes the stream's final text (only its last words are left to
+    decode; the whole utterance is transcribed instead if the stream missed any of it), a
+    shorter one is transcribed whole.  Without ``live`` every utterance is transcribed at
     release.
     """
     from voiceflow.asr.pipeline import PipelinedTranscriber
@@ -248,7 +256,11 @@ def run_dictation(
             submitted += 1
             focus_of[submitted] = stop_focus
             status(f"■ stopped: utterance {submitted}, {seconds:.1f} s, transcribing")
-            pipeline.submit(audio, recorder.samplerate, tag=submitted, stream=live.release() if live else None)
+            stream = live.release() if live else None
+            final = stream if seconds > STREAMED_FINAL_S else None
+            pipeline.submit(audio, recorder.samplerate, tag=submitted, stream=final)
+            if stream is not None and final is None:
+                stream.cancel()  # after the submit: its worker's last decode overlaps the real one
 
         def command(name: str) -> None:
             nonlocal recording, stop_at
