@@ -3,7 +3,8 @@
 Stage 1 (``voiceflow-prepare``) runs the audio guard and resamples to 16 kHz with soxr (or
 decodes a file path); stage 2 (``voiceflow-model``) runs the :class:`~voiceflow.Transcriber` --
 or, for an utterance that was streamed while it was recorded, finishes its
-:class:`~voiceflow.asr.stream.TranscriptStream` (most of the work is then done already); stage 3 (``voiceflow-deliver``) resolves the job's ``Future`` and hands a
+:class:`~voiceflow.asr.stream.TranscriptStream` (most of the work is then done already);
+stage 3 (``voiceflow-deliver``) resolves the job's ``Future`` and hands a
 :class:`PipelineResult` to ``on_result`` or to the :meth:`~PipelinedTranscriber.results`
 iterator. While the model works on one utterance the next one is already being prepared.
 

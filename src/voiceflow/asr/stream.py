@@ -639,10 +639,11 @@ class TranscriptStream:
                         self._inflight = (job[2], end)
                 if job is None:
                     continue
-                if spec is not None:
-                    self._speculate(spec)
                 try:
-                    self._step(*job)
+                    if spec is not None:
+                        self._speculate(spec)
+                    if spec is None or self._state == "open":  # finish() may have taken the tail
+                        self._step(*job)
                 finally:
                     with self._decoded:
                         self._inflight = None
