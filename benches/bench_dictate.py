@@ -10,9 +10,10 @@ it has received one key press per typed character.  Prints markdown tables:
 
 1. key-up -> text printed on dictate's stdout (read by this process) vs key-up -> text complete
    in the window, per utterance (median, p90; the difference is what typing adds), and the WER
-   of the printed texts -- for ``dictate`` (each utterance streamed while it is recorded, the
-   stream's text at release) and ``dictate --no-live`` (the whole utterance transcribed at
-   release), one after the other in the same run, on the same clips.  Both include the 0.25 s
+   of the printed texts -- for ``dictate`` (each utterance streamed while it is recorded; the
+   stream's text at release for utterances over ``session.STREAMED_FINAL_S``) and ``dictate
+   --no-live`` (no streaming; every utterance transcribed at release), one after the other in
+   the same run, on the same clips.  Both include the 0.25 s
    recording tail after the release.
 2. ``XTestKeyboard.type`` for 20 / 200 / 2000 characters (ASCII, and text that needs remapped
    spare keys): the call, and until the window has received the last key.
@@ -102,13 +103,6 @@ class Watcher:
         self._stop = True
         self._thread.join()
         self.display.close()
-
-
-def _seconds(wav: Path) -> float:
-    import wave
-
-    with wave.open(str(wav)) as w:
-        return w.getnframes() / w.getframerate()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -264,9 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot run: {reason or 'speech corpus not found'}", file=sys.stderr)
         return 1
     n = args.clips or (4 if args.quick else len(CLIP_NAMES))
-    pool = list(CLIP_NAMES) + sorted(  # then the corpus's other utterances of up to 12 s
-        wav.stem for wav in (corpus / "clips").glob("*.wav")
-        if wav.stem not in CLIP_NAMES and wav.with_suffix(".txt").is_file() and _seconds(wav) <= 12.0)
+    from voiceflow.bench.asr import SHORT_S, find_clips, wav_seconds
+
+    pool = list(CLIP_NAMES) + [  # then the corpus's other short clips
+        name for name, path, _ in find_clips(corpus / "clips") if name not in CLIP_NAMES and wav_seconds(path) <= SHORT_S]
     names = [pool[i % len(pool)] for i in range(n)]
     xserver = _desktop.XServer().start()
     pulse = _pulse.shared_server()
@@ -275,11 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         print("## XTest typing time\n")
         print("\n".join(bench_typing(xserver, watcher, 3 if args.quick else 9)), "\n", flush=True)
         print("## Key-up to text\n")
-        from voiceflow.bench.asr import find_clips
-
         reference = {name: ref for name, _, ref in find_clips(corpus / "clips")}
         runs = {}
-        for label, options in (("streamed (default)", []), ("--no-live (one-shot at release)", ["--no-live"])):
+        for label, options in (("streaming while recording (default)", []), ("--no-live", ["--no-live"])):
             runs[label], _ = bench_latency(xserver, pulse, corpus, watcher, names, options)
         print("\n".join(latency_rows(runs, [reference[name] for name in names])), "\n", flush=True)
         print("## Idle CPU\n")

@@ -41,6 +41,26 @@ def test_plain_output_gets_a_line_each_time_the_committed_text_grows():
     assert out.getvalue() == "… go\n… go forward\n"
 
 
+def _live_session(pulse, transcriber, steps):
+    """``run_dictation`` with live text on the test PulseAudio device, driven by ``steps`` (the
+    session tests' ``Driver``): ``(exit code, log, driver)``."""
+    from tests import _pulse
+    from tests.dictation.test_session import Driver, Transcript
+    from voiceflow.capture.recorder import Recorder
+    from voiceflow.dictation.session import run_dictation
+
+    log = Transcript()
+    driver = Driver(pulse, steps)
+    driver.start()
+    try:
+        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), transcriber, stdin_fd=driver.read_fd,
+                             out=log, err=log, live=LiveDictation(transcriber, log, tty=False))
+    finally:
+        driver.join()
+        os.close(driver.read_fd)
+    return code, log, driver
+
+
 class _FakeStream:
     def __init__(self, on_update) -> None:
         self.on_update, self.cancelled = on_update, False
@@ -81,22 +101,13 @@ def test_a_released_stream_is_handed_over_and_no_longer_shown():
 @pytest.mark.slow
 def test_live_session_shows_text_while_recording_and_prints_the_final_text():
     from tests import _pulse
-    from tests.dictation.test_session import Driver, Transcript, wer
-    from voiceflow.capture.recorder import Recorder
-    from voiceflow.dictation.session import run_dictation
+    from tests.dictation.test_session import wer
 
     pulse = _pulse.server_or_skip()
     transcriber = _pulse.transcriber_or_skip()
-    log = Transcript()
-    driver = Driver(pulse, [("sleep", 0.5), "enter", ("play", SAMPLE), ("sleep", 0.3), "enter", ("sleep", 0.5)])
     before = set(threading.enumerate())
-    driver.start()
-    try:
-        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), transcriber, stdin_fd=driver.read_fd,
-                             out=log, err=log, live=LiveDictation(transcriber, log, tty=False))
-    finally:
-        driver.join()
-        os.close(driver.read_fd)
+    code, log, driver = _live_session(
+        pulse, transcriber, [("sleep", 0.5), "enter", ("play", SAMPLE), ("sleep", 0.3), "enter", ("sleep", 0.5)])
     assert driver.error is None and code == 0
     time.sleep(0.2)
     assert set(threading.enumerate()) <= before, "a thread was left behind"
@@ -148,23 +159,12 @@ def test_a_long_utterance_takes_the_streams_text_and_a_short_one_is_transcribed(
     """``STREAMED_FINAL_S`` decides (lowered here so a 1 s recording counts as long): the stream
     fed by the recorder is finished for a long utterance, cancelled for a short one."""
     from tests import _pulse
-    from tests.dictation.test_session import Driver, Transcript
-    from voiceflow.capture.recorder import Recorder
     from voiceflow.dictation import session
-    from voiceflow.dictation.session import run_dictation
 
     monkeypatch.setattr(session, "STREAMED_FINAL_S", streamed_final_s)
     pulse = _pulse.server_or_skip()
-    log = Transcript()
     asr = _BothTranscriber()
-    driver = Driver(pulse, [("sleep", 0.2), "enter", ("sleep", 0.7), "enter", ("sleep", 1.0)])
-    driver.start()
-    try:
-        code = run_dictation(Recorder(device=_pulse.INPUT_DEVICE), asr, stdin_fd=driver.read_fd,
-                             out=log, err=log, live=LiveDictation(asr, log, tty=False))
-    finally:
-        driver.join()
-        os.close(driver.read_fd)
+    code, log, _ = _live_session(pulse, asr, [("sleep", 0.2), "enter", ("sleep", 0.7), "enter", ("sleep", 1.0)])
     assert code == 0
     (stream,) = asr.streams
     if streamed_final_s < 1.0:

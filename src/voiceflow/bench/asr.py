@@ -70,6 +70,14 @@ def default_corpus() -> Path:
     return repo.parent / "shared" / "corpus" / "clips"
 
 
+def wav_seconds(path: Path) -> float:
+    """Duration of a WAV file, seconds (from its header)."""
+    import wave
+
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()
+
+
 def find_clips(corpus: Path) -> list[tuple[str, Path, str]]:
     """``(name, wav path, reference text)`` for every ``*.wav`` with a ``.txt`` beside it."""
     if (corpus / "clips").is_dir():
@@ -226,12 +234,7 @@ def run_benchmark(corpus: Path, configs: Sequence[str], cold_runs: int = 3, repe
     clips = find_clips(corpus)
     if not clips:
         raise FileNotFoundError(f"no *.wav clips with .txt references in {corpus}")
-    import wave
-
-    durations = []
-    for _, path, _ in clips:
-        with wave.open(str(path)) as w:
-            durations.append(w.getnframes() / w.getframerate())
+    durations = [wav_seconds(path) for _, path, _ in clips]
     workers = {}
     for config in configs:
         workers[config] = subprocess.Popen(
