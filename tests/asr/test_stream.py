@@ -173,11 +173,15 @@ def test_word_probabilities_follow_the_whitespace_words():
 
 
 def test_only_the_sure_leading_words_are_committed():
-    assert _sure_words([(0.9, 1.0), (0.6, 2.0), (0.49, 3.0), (0.99, 3.5)], duration=4.0) == 2
-    assert _sure_words([(0.2, 3.0), (0.9, 3.5)], duration=4.0) == 0
-    # an unsure word with enough audio after it is as sure as more audio will make it
-    assert _sure_words([(0.2, 1.0), (0.9, 3.5)], duration=4.0) == 2
-    assert _sure_words([], duration=4.0) == 0
+    speech = [(0.0, 4.0)]
+    assert _sure_words([(0.9, 1.0), (0.6, 2.0), (0.49, 3.0), (0.99, 3.5)], speech) == 2
+    assert _sure_words([(0.2, 3.0), (0.9, 3.5)], speech) == 0
+    # an unsure word with enough speech after it is as sure as more audio will make it ...
+    assert _sure_words([(0.2, 1.0), (0.9, 3.5)], speech) == 2
+    # ... a pause after it does not count
+    assert _sure_words([(0.2, 1.0), (0.9, 3.5)], [(0.0, 1.5), (2.6, 4.0)]) == 0
+    assert _sure_words([(0.2, 1.0), (0.9, 3.5)], [(0.0, 1.5), (2.5, 4.2)]) == 2
+    assert _sure_words([], speech) == 0
 
 
 # --- the real model ---------------------------------------------------------------------------------
@@ -251,37 +255,39 @@ def test_speech_that_ended_before_release_is_decoded_before_release(asr, speech)
     transcript = s.finish()
     assert transcript.timings.encode == 0.0 and transcript.timings.decode == 0.0
     assert corpus_wer([asr.transcribe(audio).text], [transcript.text]) <= 0.05, transcript.text
-    # the same audio with the release right at the last word: finish() has to decode
+    # the same audio with the release inside the last word: finish() has to decode
     s = asr.stream()
-    feed_caught_up(s, audio[: int((end + 0.02) * 16000)])
+    feed_caught_up(s, audio[: int((end - 0.2) * 16000)])
     assert s.finish().timings.encode > 0.0
 
 
 @pytest.mark.slow
 def test_a_release_in_the_pause_takes_the_tail_decoded_at_the_endpoint(asr, speech, monkeypatch):
-    """At the endpoint the worker first decodes the tail as finish() would (then its own
-    decode): released in the pause, finish() takes that tail -- decoding nothing, the same text
-    as decoding it then -- unless speech came after the endpoint."""
+    """At the endpoint the watcher decodes the tail as finish() would, beside the worker (here
+    a worker that never decodes): released in the pause, finish() takes that tail -- decoding
+    nothing, the same text as decoding it then -- unless speech came after the endpoint."""
     end = asr._vad.speech_end_s(speech)
     cut = int((end + 0.05) * 16000)
     pause = np.zeros(int(0.25 * 16000), np.float32)
-    monkeypatch.setattr(TranscriptStream, "_heard_tail", lambda *a: None)  # not the worker's own decode
+    monkeypatch.setattr(TranscriptStream, "_step", lambda self, *job: None)
 
-    def released(audio, speculate=True):
+    def released(audio, watch=True):
         s = asr.stream()
-        if not speculate:
-            monkeypatch.setattr(s, "_speculate", lambda spec: setattr(spec, "done", True))
+        if not watch:
+            monkeypatch.setattr(s, "_endpoint_spec", lambda: None)
         feed_caught_up(s, audio)
         return s, s.finish()
 
     s, taken = released(np.concatenate([speech[:cut], pause]))
     assert s._spec is not None and s._spec.tail is not None
     assert taken.timings.encode == 0.0 and taken.timings.decode == 0.0
-    _, decoded = released(np.concatenate([speech[:cut], pause]), speculate=False)
+    _, decoded = released(np.concatenate([speech[:cut], pause]), watch=False)
     assert decoded.timings.encode > 0.0 and taken.text == decoded.text
+    assert corpus_wer([REFERENCE], [taken.text]) <= 0.1, taken.text
     # more speech after the endpoint: that tail is not the text
     half = int(2.56 * 16000)  # after "computer"
     s, more = released(np.concatenate([speech[:half], pause, pause, speech[half:cut]]))
+    assert s._spec is not None and s._spec.speech_end < 3.0
     assert more.timings.encode > 0.0
     assert corpus_wer([REFERENCE], [more.text]) <= 0.15, more.text
 

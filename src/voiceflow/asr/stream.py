@@ -17,7 +17,7 @@ only decides *what* to decode and *what to keep*):
   between agree (:func:`_agreement`), after what is already committed, are committed -- as far
   as the model is sure of them: a word whose aligned
   probability is under :data:`MIN_WORD_PROBABILITY` waits (with every word after it) until
-  :data:`RIGHT_CONTEXT_S` of audio follows it -- the word's probability, whatever its case
+  :data:`RIGHT_CONTEXT_S` of speech follows it -- the word's probability, whatever its case
   (:func:`_case_swapped_probability`).  The last word of a hypothesis is not committed
   while speech goes on (the buffer may end inside it).  Committed text never changes.  These
   decodes search with a beam when unsure in every mode (:data:`COMMIT_BEAM_SIZE`).
@@ -47,13 +47,15 @@ only decides *what* to decode and *what to keep*):
 * **Decode at the endpoint**: once the speech has been followed by :data:`ENDPOINT_S` of
   silence the worker decodes the buffer at once (not only every :data:`STEP_S`).  When no
   speech arrived after the worker's last decode of the same buffer, that decode is the tail and
-  ``finish()`` decodes nothing.  When that decode is still running at release, ``finish()``
-  decodes the tail on the model's other replica meanwhile (its lookback is shorter, so it is
-  often done first) and takes whichever is ready first.  At the endpoint the worker first
-  decodes the tail exactly as ``finish()`` would (:meth:`TranscriptStream._speculate`), then
-  its own decode: released in that pause, ``finish()`` takes that tail (waiting for it if it
-  runs) when no speech came after it and the words committed since are the ones it heard next.
-  A push-to-talk user releases the key after the last word, so the work is mostly done before
+  ``finish()`` decodes nothing.  Beside the worker, the **endpoint watcher** (a thread of its
+  own, :meth:`TranscriptStream._watch`) looks at the audio as it is fed, without taking it from
+  the worker, and at each endpoint decodes the tail exactly as ``finish()`` would
+  (:meth:`TranscriptStream._speculate`) on the model's other replica, so neither waits for the
+  other.  Released in that pause, ``finish()`` takes the first ready of that tail (when no
+  speech came after it and the words committed since are the ones it heard next) and the
+  worker's decode under way that heard the endpoint; with only the latter, it decodes the tail
+  meanwhile on a thread of its own (its lookback is shorter, so it is often done first).  A
+  push-to-talk user releases the key after the last word, so the work is mostly done before
   the release.
 
 Memory: the ring (:data:`RING_S` at the fed rate), the 16 kHz buffer (at most
@@ -62,8 +64,8 @@ words; an hour of feeding keeps working in that space (tested for 30 minutes).
 
 Threads: ``feed`` from one thread at a time (an audio callback or a drain thread; concurrent
 feeders serialise on a short lock); ``text``/``tentative``/``finish``/``cancel`` from any
-thread; ``on_update`` runs on the worker thread; ``finish()``'s tail decode, when it races
-the worker's, on a thread of its own.
+thread; ``on_update`` runs on the worker thread; the endpoint watcher's tail decodes on a
+thread of its own, and ``finish()``'s, when it races the worker's, on another.
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ FORCED_KEEP_WORDS = 2
 HARD_BUFFER_S = 20.0
 """A buffer this long (no agreement and no gap to cut in since) is committed as heard and cut
 at its end: the decode window and the memory stay bounded whatever the audio."""
+WATCH_BACKLOG_S = 1.0
+"""The endpoint watcher looks for an endpoint only while the worker is less than this far behind."""
 KEEP_SILENCE_S = 1.0
 """Audio kept from a buffer without speech (an onset may be in it)."""
 VAD_CONTEXT_S = 5.0
@@ -134,10 +138,12 @@ MIN_WORD_PROBABILITY = 0.5
 itself is unsure of it and more audio may change it, so it waits (at most
 :data:`RIGHT_CONTEXT_S`)."""
 RIGHT_CONTEXT_S = 2.0
-"""An agreed word the model is unsure of is committed once this much audio follows it: the
+"""An agreed word the model is unsure of is committed once this much speech follows it: the
 words after a word are what settles it (Whisper decodes it with them in the window), and a
 few words' worth (about six at a typical rate) that have not changed it will not; waiting
-longer would hold every later word back behind one unusual word (a name, a number)."""
+longer would hold every later word back behind one unusual word (a name, a number).  Speech,
+not audio: a pause after the word holds no words ("And so am I fellow Americans" over a
+second's pause became "my fellow Americans" only once "ask not" was heard)."""
 COMMIT_BEAM_SIZE: int = MODES["balanced"]["beam_size"]
 COMMIT_BEAM_BELOW_LOGPROB: float = MODES["balanced"]["beam_below_logprob"]
 """The worker's decodes, whose words may be committed, search with a beam of
@@ -224,6 +230,7 @@ class _Spec:
     speech_end: float
     tail: "_Tail | None" = None
     done: bool = False
+    clock: Any = None  # finish()'s, when decoded for it after the release
 
 
 class TranscriptStream:
@@ -260,7 +267,8 @@ class TranscriptStream:
         self._write = self._ring.write_sanitized
         self._feed_lock = threading.Lock()
         self._lock = threading.Lock()  # the state below
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # the worker's
+        self._watch_wake = threading.Event()  # the endpoint watcher's
         self._resampler = None
         if self.sample_rate != SAMPLE_RATE:
             import soxr
@@ -287,6 +295,8 @@ class TranscriptStream:
         self._last: tuple[int, int, "WindowResult", float] | None = None  # buf_start, end, result, speech_end
         self._inflight: tuple[int, int] | None = None  # (buf_start, end) of the worker's decode under way
         self._spec: _Spec | None = None  # the tail decoded at the last endpoint
+        self._watched = 0  # absolute sample the endpoint watcher has looked for an endpoint up to
+        self._watched_pos = 0  # ring position the watcher has handled
         self._decoded = threading.Condition(self._lock)  # notified when that decode is done
         self._resting: int | None = None  # sample where the speech ended with every word committed
         self.decodes = 0
@@ -296,7 +306,9 @@ class TranscriptStream:
         self._state = "open"  # open -> finishing/cancelled
         self._racers: list[threading.Thread] = []  # finish()'s tail decodes on threads of their own
         self._worker = threading.Thread(target=self._run, name="voiceflow-stream", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name="voiceflow-stream-endpoint", daemon=True)
         self._worker.start()
+        self._watcher.start()
 
     # --- feeding (any thread, the audio callback path included) ----------------------------------
     def feed(self, block: Any) -> None:
@@ -326,6 +338,8 @@ class TranscriptStream:
                 return
         if not self._wake.is_set():
             self._wake.set()
+        if not self._watch_wake.is_set():
+            self._watch_wake.set()
 
     # --- reading ----------------------------------------------------------------------------------
     @property
@@ -373,6 +387,7 @@ class TranscriptStream:
             last, inflight, spec = self._last, self._inflight, self._spec
             duration = (self._audio_start + len(self._audio)) / SAMPLE_RATE
         self._wake.set()
+        self._watch_wake.set()
         asr = self._asr
         if asr._decoder is None:
             raise RuntimeError("Transcriber is closed")
@@ -382,11 +397,8 @@ class TranscriptStream:
         tail: _Tail | None = None
         if speech_end is not None:
             tail = self._heard_tail(snap, last, speech_end)
-            if tail is None and spec is not None:
-                tail = self._spec_tail(snap, spec, speech_end)
-            if tail is None and inflight is not None and inflight[0] == snap.buf_start \
-                    and inflight[1] >= snap.buf_start + (speech_end + ENDPOINT_S) * SAMPLE_RATE:
-                tail = self._race_tail(snap, inflight, speech_end, clock)
+            if tail is None:
+                tail = self._ready_tail(snap, speech_end, spec, inflight, clock)
             if tail is None:
                 tail = self._decode_tail(snap, speech_end, clock)
         stamps = times[: len(committed) - snap.carry] + _carried_times(snap.carried_ends, snap.buf_start / SAMPLE_RATE)
@@ -423,62 +435,51 @@ class TranscriptStream:
             return None  # more audio cannot hold fewer words: finish() decodes the tail itself
         return _Tail(segments, words, skip)
 
-    def _spec_tail(self, snap: "_Snapshot", spec: _Spec, speech_end: float) -> "_Tail | None":
-        """The tail the worker decoded at the endpoint (:meth:`_speculate`; waited for while it
-        runs: it is the decode ``finish()`` would start now), when no speech came after that
-        endpoint and the words committed since are the ones it heard next; else None."""
-        if snap.buf_start / SAMPLE_RATE + speech_end > spec.speech_end + ENDPOINT_S:
-            return None  # speech after the endpoint
+    def _ready_tail(self, snap: "_Snapshot", speech_end: float, spec: "_Spec | None",
+                    inflight: tuple[int, int] | None, clock) -> "_Tail | None":
+        """The first ready of the decodes under way that hold all of the speech: the tail decoded
+        at the endpoint (``spec``, :meth:`_watch`; when no speech came after that endpoint) and
+        the worker's decode of the whole buffer (``inflight``; when it heard the speech end and
+        :data:`ENDPOINT_S` after it).  With only the worker's under way, the tail is decoded
+        meanwhile on a thread of its own (the model's other replica; its lookback is shorter, so
+        it is often done first); a tail decode that lost the race runs out unused.  None when
+        neither is under way (or neither is usable): ``finish()`` decodes the tail itself."""
+        with_spec = spec is not None and snap.buf_start / SAMPLE_RATE + speech_end <= spec.speech_end + ENDPOINT_S
+        with_step = inflight is not None and inflight[0] == snap.buf_start \
+            and inflight[1] >= snap.buf_start + (speech_end + ENDPOINT_S) * SAMPLE_RATE
+        if not with_spec and not with_step:
+            return None
+        if not with_spec:
+            spec = _Spec(snap, snap.buf_start / SAMPLE_RATE + speech_end, clock=clock)
+            racer = threading.Thread(target=self._speculate, args=(spec,), name="voiceflow-stream-tail", daemon=True)
+            self._racers.append(racer)
+            racer.start()
+        assert spec is not None
+        with self._decoded:
+            self._decoded.wait_for(lambda: spec.done or (with_step and self._inflight != inflight), timeout=10.0)
+            last = self._last
+        if not spec.done and last is not None and last[1] == inflight[1]:  # type: ignore[index]
+            heard = self._heard_tail(snap, last, speech_end)
+            if heard is not None:
+                return heard
         with self._decoded:
             self._decoded.wait_for(lambda: spec.done, timeout=10.0)
         tail = spec.tail
         if tail is None:
             return None
+        # the words the worker committed since that state must be the ones it heard next
         since = [_norm(w) for w in snap.committed[len(spec.snap.committed):]]
-        heard = [_norm(w) for w in tail.words[tail.skip:tail.skip + len(since)]]
-        if heard != since:
+        if [_norm(w) for w in tail.words[tail.skip:tail.skip + len(since)]] != since:
             return None
         return _Tail(tail.segments, tail.words, tail.skip + len(since))
 
-    def _race_tail(self, snap: "_Snapshot", inflight: tuple[int, int], speech_end: float, clock) -> "_Tail":
-        """The worker is decoding all of the speech right now (``inflight``), a decode of the whole
-        buffer with :data:`LOOKBACK_S` of lookback: decode the tail (:meth:`_decode_tail`, shorter)
-        on the model's other replica meanwhile, and take whichever is ready first and usable.  A
-        tail decode that lost the race runs out on its own thread, unused."""
-        done = threading.Event()
-        box: list[Any] = []
-
-        def own() -> None:
-            try:
-                box.append(self._decode_tail(snap, speech_end, clock))
-            except BaseException as exc:  # raised in finish()
-                box.append(exc)
-            finally:
-                done.set()
-                with self._decoded:
-                    self._decoded.notify_all()
-
-        racer = threading.Thread(target=own, name="voiceflow-stream-tail", daemon=True)
-        self._racers.append(racer)
-        racer.start()
-        with self._decoded:
-            self._decoded.wait_for(lambda: done.is_set() or self._inflight != inflight, timeout=10.0)
-            last = self._last
-        if not done.is_set():
-            heard = self._heard_tail(snap, last, speech_end) if last is not None and last[1] == inflight[1] else None
-            if heard is not None:
-                return heard
-            done.wait()
-        if isinstance(box[0], BaseException):
-            raise box[0]
-        return box[0]
-
-    def _snapshot(self) -> "_Snapshot":
-        """What a tail decode needs, copied (lock held)."""
+    def _snapshot(self, audio: np.ndarray | None = None) -> "_Snapshot":
+        """What a tail decode needs, copied (lock held); ``audio``: the 16 kHz audio from
+        ``_audio_start`` on, when more than the worker has taken."""
         ctx_offset = self._buf_start - self._audio_start
         carry = self._carry
         return _Snapshot(
-            ctx=self._audio, ctx_offset=ctx_offset, buf_start=self._buf_start, carry=carry, committed=list(self._committed), scores=list(self._scores),
+            ctx=self._audio if audio is None else audio, ctx_offset=ctx_offset, buf_start=self._buf_start, carry=carry, committed=list(self._committed), scores=list(self._scores),
             carried_ends=self._ends[len(self._ends) - carry:] if carry else [], after_cut=self._after_cut,
             heard=max((len(h) for _, h in self._history), default=0),
             latest=list(self._history[-1][1]) if self._history else [],
@@ -594,15 +595,17 @@ class TranscriptStream:
             if self._state == "open":
                 self._state = "cancelled"
         self._wake.set()
-        if threading.current_thread() is not self._worker:
-            self._worker.join()
+        self._watch_wake.set()
+        for thread in (self._worker, self._watcher):
+            if thread is not threading.current_thread():
+                thread.join()
 
     def _settle(self) -> None:
         """Cancel if open, and wait until no thread of this stream is decoding (the
         transcriber's ``close()``: a finished stream's worker may still be in a decode, and so
         may a tail decode that lost the race)."""
         self.cancel()
-        for thread in (self._worker, *self._racers):
+        for thread in (self._worker, self._watcher, *self._racers):
             if thread is not threading.current_thread():
                 thread.join()
 
@@ -632,18 +635,12 @@ class TranscriptStream:
                     if end - self._decoded_end < STEP_S * SAMPLE_RATE and not endpoint:
                         continue
                     job = self._job(end)
-                    spec = None
-                    if job is not None and endpoint:
-                        spec = self._spec = _Spec(self._snapshot(), job[2] / SAMPLE_RATE + job[1])
                     if job is not None:
                         self._inflight = (job[2], end)
                 if job is None:
                     continue
                 try:
-                    if spec is not None:
-                        self._speculate(spec)
-                    if spec is None or self._state == "open":  # finish() may have taken the tail
-                        self._step(*job)
+                    self._step(*job)
                 finally:
                     with self._decoded:
                         self._inflight = None
@@ -651,15 +648,70 @@ class TranscriptStream:
         except Exception:
             logger.exception("TranscriptStream worker failed; finish() still decodes everything fed")
 
+    def _watch(self) -> None:
+        """The endpoint watcher's loop (a thread beside the worker): at each endpoint, decode the
+        tail as ``finish()`` would (:meth:`_speculate`) on the model's other replica, so that
+        neither waits for the other."""
+        try:
+            while True:
+                self._watch_wake.wait(0.25)
+                self._watch_wake.clear()
+                with self._lock:
+                    if self._state != "open":
+                        return
+                    fed = self._ring.total
+                    spec = self._endpoint_spec()
+                    self._watched_pos = fed
+                if spec is not None:
+                    self._speculate(spec)
+        except Exception:
+            logger.exception("TranscriptStream endpoint watcher failed; finish() still decodes everything fed")
+
+    def _endpoint_spec(self) -> "_Spec | None":
+        """A new :class:`_Spec` when the speech in the buffer has been followed by
+        :data:`ENDPOINT_S` of silence since the last one (and no worker decode heard that
+        yet), else None (lock held).  Reads the audio the worker has not taken yet without
+        taking it (the worker's backlog and the ring's bound stay what they are); not when
+        the worker is more than :data:`WATCH_BACKLOG_S` behind (under load the worker's
+        decodes are late anyway)."""
+        data, total = self._ring.since(self._read_pos)
+        if total - self._read_pos > WATCH_BACKLOG_S * self.sample_rate:
+            return None
+        audio = self._audio
+        if data.shape[0]:
+            if self._resampler is not None:  # a copy of the stream's state would be exact; this is for a decision
+                import soxr
+
+                data = soxr.resample(data, self.sample_rate, SAMPLE_RATE)
+            audio = np.concatenate([audio, np.asarray(data, np.float32)])
+        end = self._audio_start + len(audio)
+        if end - self._watched < ENDPOINT_S * SAMPLE_RATE / 2:
+            return None
+        self._watched = end
+        speech_end = _speech_end_in(self._asr, audio, self._buf_start - self._audio_start)
+        if speech_end is None:
+            return None
+        if self._resting is not None and not self._new_speech(speech_end):
+            return None  # every word is committed already
+        endpoint = self._buf_start + int((speech_end + ENDPOINT_S) * SAMPLE_RATE)
+        said_until = self._buf_start / SAMPLE_RATE + speech_end
+        if endpoint > end or (self._spec is not None and said_until <= self._spec.speech_end + ENDPOINT_S):
+            return None
+        if self._last is not None and self._last[0] == self._buf_start and self._last[1] >= endpoint:
+            return None  # the worker's own decode heard it
+        self._spec = _Spec(self._snapshot(audio), said_until)
+        return self._spec
+
     def _speculate(self, spec: _Spec) -> None:
-        """At the endpoint (worker thread): decode the tail as ``finish()`` would on this state,
-        so that a release during the pause finds it done (:meth:`_spec_tail`)."""
+        """Decode the tail as ``finish()`` would on ``spec``'s state (the watcher's thread, or
+        one of its own), so that a release during the pause finds it done (:meth:`_ready_tail`)."""
         from voiceflow.asr.transcriber import _Clock
 
         try:
-            spec.tail = self._decode_tail(spec.snap, spec.speech_end - spec.snap.buf_start / SAMPLE_RATE, _Clock())
+            spec.tail = self._decode_tail(spec.snap, spec.speech_end - spec.snap.buf_start / SAMPLE_RATE,
+                                          spec.clock or _Clock())
         except Exception:  # finish() decodes the tail itself
-            logger.exception("TranscriptStream: the tail decode at the endpoint failed")
+            logger.exception("TranscriptStream: a tail decode failed")
         finally:
             with self._decoded:
                 spec.done = True
@@ -675,10 +727,12 @@ class TranscriptStream:
             logger.exception("TranscriptStream on_update raised")
 
     def _idle(self) -> bool:
-        """Whether the worker has taken everything fed and is not decoding (a replay feeds the
-        next block only then: ``voiceflow.bench.stream.feed_caught_up``)."""
+        """Whether the worker and the endpoint watcher have taken everything fed and neither is
+        decoding (a replay feeds the next block only then: ``voiceflow.bench.stream.feed_caught_up``)."""
         with self._lock:
-            return self._read_pos == self._ring.total and self._inflight is None
+            total = self._ring.total
+            return self._read_pos == total and self._watched_pos == total and self._inflight is None \
+                and (self._spec is None or self._spec.done)
 
     def _drain(self) -> None:
         """Ring -> 16 kHz audio (lock held)."""
@@ -763,7 +817,8 @@ class TranscriptStream:
         # the speech, but for the end the stopped-short rule tolerates: a word being spoken as the
         # buffer ends is often left out, and the aligner stretches the last word over it
         heard_by = speech_end - _ctx.UNCOVERED_SPEECH_TOLERANCE_S
-        regions = [(a, min(b, heard_by)) for a, b in asr._vad.speech_regions(buf) if a < heard_by] if prompt_text else []
+        speech = asr._vad.speech_regions(buf)
+        regions = [(a, min(b, heard_by)) for a, b in speech if a < heard_by] if prompt_text else []
         if prompt_text and (_words_end(result) < heard_by or _overlong_word(result, regions)):
             # the committed text led the decoder to stop before the speech does (it ends the
             # carried sentence and says no more) or to leave speech out under one word (7 s of
@@ -803,13 +858,13 @@ class TranscriptStream:
                 agreed = agreed[: max(0, min(len(agreed), len(fresh) - 1))]
             if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
                 agreed = []
-            sure = _sure_words(scores[skip:skip + len(agreed)], duration)
+            sure = _sure_words(scores[skip:skip + len(agreed)], speech)
             if sure < len(agreed):
                 k = skip + sure  # the first word held back: is it the word or only its case that is unsure?
                 other = _case_swapped_probability(decoder, result.encoded, hyp[:k], hyp[k], _ctx.content_frames(len(buf)))
                 if other is not None:
                     scores[k] = (scores[k][0] + other, scores[k][1])
-                    sure = _sure_words(scores[skip:skip + len(agreed)], duration)
+                    sure = _sure_words(scores[skip:skip + len(agreed)], speech)
             agreed = agreed[:sure]
             if len(agreed) == 0 and duration >= MAX_BUFFER_S:
                 agreed = fresh[: max(0, len(fresh) - FORCED_KEEP_WORDS)]  # no agreement in sight
@@ -1026,13 +1081,20 @@ def _overlong_word(result: "WindowResult", regions: list[tuple[float, float]]) -
     return any(_ctx.overlong(span, regions) for span in _word_spans(result))
 
 
-def _sure_words(scores: list[tuple[float, float]], duration: float) -> int:
+def _sure_words(scores: list[tuple[float, float]], speech: list[tuple[float, float]]) -> int:
     """How many leading words are sure: given at least :data:`MIN_WORD_PROBABILITY`, or
-    heard with :data:`RIGHT_CONTEXT_S` of audio after them (``duration``: the buffer's)."""
+    heard with :data:`RIGHT_CONTEXT_S` of speech after them (``speech``: the buffer's speech
+    regions, s; a pause after a word holds no words that could settle it)."""
     n = 0
-    while n < len(scores) and (scores[n][0] >= MIN_WORD_PROBABILITY or scores[n][1] <= duration - RIGHT_CONTEXT_S):
+    while n < len(scores) and (scores[n][0] >= MIN_WORD_PROBABILITY
+                               or _speech_after(speech, scores[n][1]) >= RIGHT_CONTEXT_S):
         n += 1
     return n
+
+
+def _speech_after(speech: list[tuple[float, float]], t: float) -> float:
+    """Seconds of ``speech`` (regions, s) after time ``t``."""
+    return sum(max(0.0, b - max(a, t)) for a, b in speech)
 
 
 def _agreement(fresh: list[str], history: list[tuple[int, list[str]]], now: int) -> list[str]:
