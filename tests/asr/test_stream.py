@@ -311,6 +311,41 @@ def test_finish_decodes_the_tail_meanwhile_when_the_worker_is_still_decoding(asr
     assert raced.text == idle.text and raced.timings.encode > 0.0
 
 
+@pytest.mark.slow
+def test_a_word_said_four_times_is_streamed_four_times(asr):
+    """A repetition the speech can hold was spoken (issue 10's rule): neither the worker's
+    decodes nor the tail judge it a loop or collapse it."""
+    from tests.asr.test_word_loss import said_four_times
+
+    s = asr.stream()
+    feed_caught_up(s, said_four_times())
+    text = s.finish().text
+    assert text.lower().count("computer") == 4, text
+    assert "internet" in text.lower()
+
+
+@pytest.mark.slow
+def test_finish_stops_waiting_for_an_endpoint_tail_that_does_not_come(asr, speech, monkeypatch):
+    """The watcher's tail decode never ends (and the worker never decodes): finish() waits
+    TAIL_WAIT_S for it, then decodes the tail itself."""
+    end = asr._vad.speech_end_s(speech)
+    audio = np.concatenate([speech[: int((end + 0.05) * 16000)], np.zeros(int(0.25 * 16000), np.float32)])
+    monkeypatch.setattr(TranscriptStream, "_step", lambda self, *job: None)
+    monkeypatch.setattr(stream_mod, "TAIL_WAIT_S", 0.2)
+    s = asr.stream()
+    monkeypatch.setattr(s, "_speculate", lambda spec: None)
+    s.feed(audio)
+    deadline = time.monotonic() + 10.0
+    while s._spec is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert s._spec is not None and not s._spec.done
+    with s._lock:  # the worker's last decode was of an earlier buffer, and none is under way
+        s._last = (s._buf_start - 1, s._buf_start, None, 0.0, 0.0)
+    transcript = s.finish()
+    assert transcript.timings.encode > 0.0
+    assert corpus_wer([REFERENCE], [transcript.text]) <= 0.1, transcript.text
+
+
 def test_a_tail_that_restarts_the_utterance_is_decoded_again_without_context(asr, speech):
     """finish()'s tail decode, given the committed text as context, says a phrase twice that the
     worker heard once (here: faked after the real decode): the tail is decoded again the

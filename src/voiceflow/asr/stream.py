@@ -82,7 +82,7 @@ import numpy as np
 
 import voiceflow_core as _core
 from voiceflow.asr import context as _ctx
-from voiceflow.asr.chunking import EnergyVad
+from voiceflow.asr.chunking import EnergyVad, speech_seconds
 from voiceflow.asr.decode import is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import MAX_PERIOD as _MAX_PERIOD, near_repeat, respell_hotwords, words as _norm_words
@@ -116,6 +116,8 @@ HARD_BUFFER_S = 20.0
 at its end: the decode window and the memory stay bounded whatever the audio."""
 WATCH_BACKLOG_S = 1.0
 """The endpoint watcher looks for an endpoint only while the worker is less than this far behind."""
+TAIL_WAIT_S = 10.0
+"""``finish()`` waits this long at most for a tail decode under way, then decodes the tail itself."""
 KEEP_SILENCE_S = 1.0
 """Audio kept from a buffer without speech (an onset may be in it)."""
 VAD_CONTEXT_S = 5.0
@@ -292,7 +294,7 @@ class TranscriptStream:
         self._tentative = ""
         self._heard_scores = (0.0, 0.0)  # (avg_logprob, no_speech_prob) of the latest hypothesis
         self._decoded_end = 0  # absolute sample the last worker decode reached
-        self._last: tuple[int, int, "WindowResult", float] | None = None  # buf_start, end, result, speech_end
+        self._last: tuple[int, int, "WindowResult", float, float] | None = None  # buf_start, end, result, speech_end, speech_s
         self._inflight: tuple[int, int] | None = None  # (buf_start, end) of the worker's decode under way
         self._spec: _Spec | None = None  # the tail decoded at the last endpoint
         self._watched = 0  # absolute sample the endpoint watcher has looked for an endpoint up to
@@ -426,9 +428,10 @@ class TranscriptStream:
         if last is None or last[0] != snap.buf_start:
             return None
         heard_s = (last[1] - snap.buf_start) / SAMPLE_RATE
-        if speech_end > heard_s - ENDPOINT_S or asr._judge(last[2], heard_s, speech_end) is not None:
+        if speech_end > heard_s - ENDPOINT_S or asr._judge(last[2], heard_s, speech_end, last[4]) is not None:
             return None
-        segments = asr._accept(last[2], offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE)
+        segments = asr._accept(last[2], offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE,
+                               speech_s=last[4])
         words = [w for seg in segments for w in _split(seg.text)]
         skip = _fresh_start(snap.committed, snap.carried, snap.after_cut, words)
         if len(words) - skip < snap.heard - DROPPED_WORDS:
@@ -456,14 +459,14 @@ class TranscriptStream:
             racer.start()
         assert spec is not None
         with self._decoded:
-            self._decoded.wait_for(lambda: spec.done or (with_step and self._inflight != inflight), timeout=10.0)
+            self._decoded.wait_for(lambda: spec.done or (with_step and self._inflight != inflight), timeout=TAIL_WAIT_S)
             last = self._last
-        if not spec.done and last is not None and last[1] == inflight[1]:  # type: ignore[index]
+        if not spec.done and with_step and last is not None and last[1] == inflight[1]:  # type: ignore[index]
             heard = self._heard_tail(snap, last, speech_end)
             if heard is not None:
                 return heard
         with self._decoded:
-            self._decoded.wait_for(lambda: spec.done, timeout=10.0)
+            self._decoded.wait_for(lambda: spec.done, timeout=TAIL_WAIT_S)
         tail = spec.tail
         if tail is None:
             return None
@@ -556,11 +559,14 @@ class TranscriptStream:
             clock.decode += tail.timings.decode
             return [_shift(seg, offset) for seg in tail.segments]
         prompt = self._prompt_tokens(decoder, previous_text, asr.config.asr.timestamps)
+        regions = asr._vad.speech_regions(buf)
+        speech_s = speech_seconds(regions)  # words repeated within what it can hold were spoken
         result = None
         if previous_text and asr.config.asr.context == "adaptive":  # the ladder's first rung, then:
-            rung = _first_rung(asr, decoder, buf, speech_end, prompt, align=cover, keep_encoded=first is not None)
+            rung = _first_rung(asr, decoder, buf, speech_end, prompt, align=cover, keep_encoded=first is not None,
+                               speech_s=speech_s)
             clock.add(rung)
-            reason = asr._judge(rung, length, speech_end)
+            reason = asr._judge(rung, length, speech_end, speech_s)
             if reason is None:
                 if first is not None:
                     first.append(rung)
@@ -570,13 +576,12 @@ class TranscriptStream:
                 # ladder's next rungs), no context does -- the one-shot way
                 return self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=cover)
         if result is None:
-            result = asr._decode_chunk(decoder, buf, speech_end, prompt, clock, align=cover)
-        segments = asr._accept(result, offset=0.0, length=length)
+            result = asr._decode_chunk(decoder, buf, speech_end, prompt, clock, speech_s, align=cover)
+        segments = asr._accept(result, offset=0.0, length=length, speech_s=speech_s)
         # the decoder may end the text at a pause and leave the next sentence out, with or
         # without the context (seen: "...fine typography." for 8 s of a tail whose last 5 s are
         # a sentence of their own): the rule that catches it in one-shot decodes
-        segments = asr._account_for_speech(decoder, buf, asr._vad.speech_regions(buf), segments, prompt, clock,
-                                           result.words)
+        segments = asr._account_for_speech(decoder, buf, regions, segments, prompt, clock, result.words)
         return [_shift(seg, offset) for seg in segments]
 
     def _context(self, committed_text: str) -> str:
@@ -812,12 +817,13 @@ class TranscriptStream:
         duration = len(buf) / SAMPLE_RATE
         # timestamps even in text-only modes: they tell whether the text covers the speech
         prompt = self._prompt_tokens(decoder, prompt_text, True)
-        result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True)
+        speech = asr._vad.speech_regions(buf)
+        speech_s = speech_seconds(speech)  # words repeated within what it can hold were spoken
+        result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True, speech_s=speech_s)
         self.decodes += 1
         # the speech, but for the end the stopped-short rule tolerates: a word being spoken as the
         # buffer ends is often left out, and the aligner stretches the last word over it
         heard_by = speech_end - _ctx.UNCOVERED_SPEECH_TOLERANCE_S
-        speech = asr._vad.speech_regions(buf)
         regions = [(a, min(b, heard_by)) for a, b in speech if a < heard_by] if prompt_text else []
         if prompt_text and (_words_end(result) < heard_by or _overlong_word(result, regions)):
             # the committed text led the decoder to stop before the speech does (it ends the
@@ -825,11 +831,11 @@ class TranscriptStream:
             # a repeated sentence heard as its last word, "internet."): the one-shot way,
             # without it, as finish() does; the decode that leaves less speech unheard is kept
             alone = _first_rung(asr, decoder, buf, speech_end, self._prompt_tokens(decoder, "", True),
-                                align=True, commits=True)
+                                align=True, commits=True, speech_s=speech_s)
             self.decodes += 1
             if (_unheard_s(alone, regions), -_words_end(alone)) < (_unheard_s(result, regions), -_words_end(result)):
                 result = alone
-        reason = asr._judge(result, duration, None)
+        reason = asr._judge(result, duration, None, speech_s)
         if reason in ("budget", "loop", "padding"):
             return  # a broken hypothesis: wait for the next one
         silent = is_silent(result.no_speech_prob, result.avg_logprob, cfg)
@@ -843,7 +849,7 @@ class TranscriptStream:
         ended = speech_end <= duration - SPEECH_ENDED_S
         with self._lock:
             if self._buf_start == buf_start:
-                self._last = (buf_start, end, result, speech_end)  # finish() may be waiting for it
+                self._last = (buf_start, end, result, speech_end, speech_s)  # finish() may be waiting for it
             if self._state != "open" or self._buf_start != buf_start:
                 return
             self._heard_scores = (result.avg_logprob, result.no_speech_prob)
@@ -881,7 +887,7 @@ class TranscriptStream:
             changed = before != (len(self._committed), self._tentative)
             update = StreamUpdate(_join(self._committed), self._tentative, end / SAMPLE_RATE) if changed else None
             committed_in_buf = skip + len(agreed)
-            covered = asr._judge(result, duration, speech_end) is None
+            covered = asr._judge(result, duration, speech_end, speech_s) is None
             if ended and covered and hyp and not fresh[len(agreed):]:  # all heard is committed, silence follows
                 self._resting = buf_start + int(speech_end * SAMPLE_RATE)
             n_carry = self._carry
@@ -1318,8 +1324,10 @@ def _align(decoder, encoded, words: list[str], num_frames: int) -> list[tuple[fl
 
 
 def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float, prompt: list[int],
-                align: bool = False, commits: bool = False, keep_encoded: bool = False) -> "WindowResult":
-    """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in):
+                align: bool = False, commits: bool = False, keep_encoded: bool = False,
+                speech_s: float | None = None) -> "WindowResult":
+    """The one-shot ladder's first decode of ``buf`` (speech ending ``speech_end`` s in, with
+    ``speech_s`` seconds of speech: a repetition they can hold is not a loop):
     ``Transcriber``'s adaptive window with ``context_pad_s`` of silence after the speech and its
     options at their first temperature (``commits``: with :data:`COMMIT_BEAM_SIZE`); ``align``
     also keeps the window's encoder output (``WindowResult.encoded``) for more alignments, as
@@ -1331,7 +1339,7 @@ def _first_rung(asr: "Transcriber", decoder, buf: np.ndarray, speech_end: float,
     options = replace(options, temperatures=options.temperatures[:1])
     if commits and options.beam_size < COMMIT_BEAM_SIZE:
         options = replace(options, beam_size=COMMIT_BEAM_SIZE, beam_below_logprob=COMMIT_BEAM_BELOW_LOGPROB)
-    return decoder.decode_window(mel, prompt, options, duration, align=align, keep_encoded=keep_encoded)
+    return decoder.decode_window(mel, prompt, options, duration, speech_s=speech_s, align=align, keep_encoded=keep_encoded)
 
 
 def _carried_by_time(aligned: list, words: list[str], carried_ends: list[float | None], buf_start: int
