@@ -340,7 +340,7 @@ def test_finish_stops_waiting_for_an_endpoint_tail_that_does_not_come(asr, speec
         time.sleep(0.01)
     assert s._spec is not None and not s._spec.done
     with s._lock:  # the worker's last decode was of an earlier buffer, and none is under way
-        s._last = (s._buf_start - 1, s._buf_start, None, 0.0, 0.0)
+        s._last = stream_mod._Decoded(s._buf_start - 1, s._buf_start, None, 0.0, 0.0)
     transcript = s.finish()
     assert transcript.timings.encode > 0.0
     assert corpus_wer([REFERENCE], [transcript.text]) <= 0.1, transcript.text

@@ -76,7 +76,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -222,6 +222,17 @@ class _Tail:
     skip: int
 
 
+class _Decoded(NamedTuple):
+    """The worker's latest decode: of the buffer starting at absolute sample ``buf_start``, on
+    audio up to ``end``; the speech ended ``speech_end`` s into it and lasted ``speech_s`` s."""
+
+    buf_start: int
+    end: int
+    result: "WindowResult"
+    speech_end: float
+    speech_s: float
+
+
 @dataclass
 class _Spec:
     """``finish()``'s tail decode made by the worker at the endpoint, before any release:
@@ -294,7 +305,7 @@ class TranscriptStream:
         self._tentative = ""
         self._heard_scores = (0.0, 0.0)  # (avg_logprob, no_speech_prob) of the latest hypothesis
         self._decoded_end = 0  # absolute sample the last worker decode reached
-        self._last: tuple[int, int, "WindowResult", float, float] | None = None  # buf_start, end, result, speech_end, speech_s
+        self._last: _Decoded | None = None
         self._inflight: tuple[int, int] | None = None  # (buf_start, end) of the worker's decode under way
         self._spec: _Spec | None = None  # the tail decoded at the last endpoint
         self._watched = 0  # absolute sample the endpoint watcher has looked for an endpoint up to
@@ -420,18 +431,18 @@ class TranscriptStream:
             mode=asr.mode,
         )
 
-    def _heard_tail(self, snap: "_Snapshot", last, speech_end: float) -> "_Tail | None":
+    def _heard_tail(self, snap: "_Snapshot", last: _Decoded | None, speech_end: float) -> "_Tail | None":
         """The worker's last decode as the tail, when it was of the same buffer, heard the speech
         end and :data:`ENDPOINT_S` after it (only silence came since), is judged fine and has no
         fewer new words than a hypothesis made on less audio (:data:`DROPPED_WORDS`); else None."""
         asr = self._asr
-        if last is None or last[0] != snap.buf_start:
+        if last is None or last.buf_start != snap.buf_start:
             return None
-        heard_s = (last[1] - snap.buf_start) / SAMPLE_RATE
-        if speech_end > heard_s - ENDPOINT_S or asr._judge(last[2], heard_s, speech_end, last[4]) is not None:
+        heard_s = (last.end - snap.buf_start) / SAMPLE_RATE
+        if speech_end > heard_s - ENDPOINT_S or asr._judge(last.result, heard_s, speech_end, last.speech_s) is not None:
             return None
-        segments = asr._accept(last[2], offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE,
-                               speech_s=last[4])
+        segments = asr._accept(last.result, offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE,
+                               speech_s=last.speech_s)
         words = [w for seg in segments for w in _split(seg.text)]
         skip = _fresh_start(snap.committed, snap.carried, snap.after_cut, words)
         if len(words) - skip < snap.heard - DROPPED_WORDS:
@@ -461,7 +472,7 @@ class TranscriptStream:
         with self._decoded:
             self._decoded.wait_for(lambda: spec.done or (with_step and self._inflight != inflight), timeout=TAIL_WAIT_S)
             last = self._last
-        if not spec.done and with_step and last is not None and last[1] == inflight[1]:  # type: ignore[index]
+        if not spec.done and with_step and last is not None and last.end == inflight[1]:  # type: ignore[index]
             heard = self._heard_tail(snap, last, speech_end)
             if heard is not None:
                 return heard
@@ -682,27 +693,25 @@ class TranscriptStream:
         data, total = self._ring.since(self._read_pos)
         if total - self._read_pos > WATCH_BACKLOG_S * self.sample_rate:
             return None
-        audio = self._audio
-        if data.shape[0]:
-            if self._resampler is not None:  # a copy of the stream's state would be exact; this is for a decision
-                import soxr
+        if data.shape[0] and self._resampler is not None:  # a copy of the stream's state would be exact; this is for a decision
+            import soxr
 
-                data = soxr.resample(data, self.sample_rate, SAMPLE_RATE)
-            audio = np.concatenate([audio, np.asarray(data, np.float32)])
-        end = self._audio_start + len(audio)
+            data = soxr.resample(data, self.sample_rate, SAMPLE_RATE)
+        end = self._audio_start + len(self._audio) + data.shape[0]
         if end - self._watched < ENDPOINT_S * SAMPLE_RATE / 2:
-            return None
+            return None  # before copying the buffer: most wake-ups end here
         self._watched = end
-        speech_end = _speech_end_in(self._asr, audio, self._buf_start - self._audio_start)
-        if speech_end is None:
+        audio = np.concatenate([self._audio, np.asarray(data, np.float32)]) if data.shape[0] else self._audio
+        found = self._endpoint(audio)
+        if found is None:
             return None
+        speech_end, endpoint = found
         if self._resting is not None and not self._new_speech(speech_end):
             return None  # every word is committed already
-        endpoint = self._buf_start + int((speech_end + ENDPOINT_S) * SAMPLE_RATE)
         said_until = self._buf_start / SAMPLE_RATE + speech_end
         if endpoint > end or (self._spec is not None and said_until <= self._spec.speech_end + ENDPOINT_S):
             return None
-        if self._last is not None and self._last[0] == self._buf_start and self._last[1] >= endpoint:
+        if self._last is not None and self._last.buf_start == self._buf_start and self._last.end >= endpoint:
             return None  # the worker's own decode heard it
         self._spec = _Spec(self._snapshot(audio), said_until)
         return self._spec
@@ -757,11 +766,17 @@ class TranscriptStream:
         the last decode did not hear that much silence after it (lock held)."""
         if end - self._decoded_end < ENDPOINT_S * SAMPLE_RATE / 2:
             return False
-        speech_end = _speech_end_in(self._asr, self._audio, self._buf_start - self._audio_start)
+        found = self._endpoint(self._audio)
+        return found is not None and self._decoded_end < found[1] <= end
+
+    def _endpoint(self, audio: np.ndarray) -> tuple[float, int] | None:
+        """``(speech end, endpoint)`` of the buffer's speech (``audio``: 16 kHz from
+        ``_audio_start`` on): where it ends, seconds into the buffer, and the absolute sample
+        :data:`ENDPOINT_S` after that; None when the buffer holds no speech (lock held)."""
+        speech_end = _speech_end_in(self._asr, audio, self._buf_start - self._audio_start)
         if speech_end is None:
-            return False
-        endpoint = self._buf_start + int((speech_end + ENDPOINT_S) * SAMPLE_RATE)
-        return self._decoded_end < endpoint <= end
+            return None
+        return speech_end, self._buf_start + int((speech_end + ENDPOINT_S) * SAMPLE_RATE)
 
     def _job(self, end: int):
         """What to decode now (lock held): the arguments of :meth:`_step`, or None when the
@@ -849,7 +864,7 @@ class TranscriptStream:
         ended = speech_end <= duration - SPEECH_ENDED_S
         with self._lock:
             if self._buf_start == buf_start:
-                self._last = (buf_start, end, result, speech_end, speech_s)  # finish() may be waiting for it
+                self._last = _Decoded(buf_start, end, result, speech_end, speech_s)  # finish() may be waiting for it
             if self._state != "open" or self._buf_start != buf_start:
                 return
             self._heard_scores = (result.avg_logprob, result.no_speech_prob)
@@ -1100,7 +1115,7 @@ def _sure_words(scores: list[tuple[float, float]], speech: list[tuple[float, flo
 
 def _speech_after(speech: list[tuple[float, float]], t: float) -> float:
     """Seconds of ``speech`` (regions, s) after time ``t``."""
-    return sum(max(0.0, b - max(a, t)) for a, b in speech)
+    return speech_seconds([(max(a, t), b) for a, b in speech if b > t])
 
 
 def _agreement(fresh: list[str], history: list[tuple[int, list[str]]], now: int) -> list[str]:
