@@ -14,7 +14,8 @@ import voiceflow
 from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
-    AGREE_GAP_S, FINISH_LOOKBACK_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream, _after_prefix,
+    AGREE_GAP_S, FINISH_LOOKBACK_S, LEVEL_MEMORY_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream,
+    _after_prefix, _speaker_regions,
     _agreement, _carried_by_time, _restarted, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
     _split_scored, _sure_words, _word_scores,
 )
@@ -184,6 +185,40 @@ def test_only_the_sure_leading_words_are_committed():
     assert _sure_words([], speech) == 0
 
 
+def _sound(rng, seconds: float, dbfs: float) -> np.ndarray:
+    """A speech-like burst: noise whose level swings 12 dB at 4 Hz, RMS about ``dbfs``."""
+    t = np.arange(int(seconds * 16000)) / 16000
+    swing = 10 ** ((6 * np.sin(2 * np.pi * 4 * t)) / 20)
+    return (10 ** (dbfs / 20) * swing * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_the_speakers_regions_leave_out_brief_quiet_sounds_not_a_quiet_passage():
+    from types import SimpleNamespace
+
+    from voiceflow.asr.chunking import EnergyVad
+
+    rng = np.random.default_rng(1)
+    silence = lambda s: _sound(rng, s, -85.0)  # noqa: E731
+    fake = SimpleNamespace(_vad=EnergyVad())
+    # a phrase at -20 dBFS, then two half-second sounds 30 dB under it, then a 1.5 s passage as quiet
+    parts = [silence(0.5), _sound(rng, 2.0, -20.0), silence(1.0), _sound(rng, 0.5, -50.0), silence(1.0),
+             _sound(rng, 0.5, -50.0), silence(1.0), _sound(rng, 1.5, -50.0), silence(0.5)]
+    ctx = np.concatenate(parts)
+    regions, phrase_db = _speaker_regions(fake, ctx, 0, -np.inf)
+    assert [round(a) for a, _ in regions] == [0, 6]  # the phrase and the quiet passage
+    assert -24.0 < phrase_db < -16.0
+    # the same sounds in a buffer of their own: background against the speaker's level heard before
+    after = int(3.5 * 16000)
+    assert len(_speaker_regions(fake, ctx[after:], 0, -np.inf)[0]) == 3  # nothing to compare with
+    assert [round(a) for a, _ in _speaker_regions(fake, ctx[after:], 0, phrase_db)[0]] == [3]
+    # offset: regions from the buffer start, a region before it dropped
+    assert [round(a) for a, _ in _speaker_regions(fake, ctx, after, -np.inf)[0]] == [3]
+    # a cough is louder than the voice, but not a phrase: the brief word after it is speech
+    cough = np.concatenate([silence(0.5), _sound(rng, 0.3, -2.0), silence(1.0), _sound(rng, 0.6, -28.0), silence(0.5)])
+    regions, phrase_db = _speaker_regions(fake, cough, 0, -np.inf)
+    assert len(regions) == 2 and phrase_db == -np.inf
+
+
 # --- the real model ---------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_exported_lazily_and_made_by_the_transcriber(asr):
@@ -325,6 +360,39 @@ def test_a_word_said_four_times_is_streamed_four_times(asr):
 
 
 @pytest.mark.slow
+def test_brief_quiet_speech_after_the_speakers_is_background(asr, speech):
+    """Half-second snippets of speech 30 dB under the speaker's, after a pause (another talker
+    in a close-talk microphone): a buffer of their own would make them loud to the decoder; the
+    stream leaves them out as a one-shot decode of a meeting does."""
+    rng = np.random.default_rng(0)
+    noise = lambda s: (10 ** (-75 / 20) * rng.standard_normal(int(s * 16000))).astype(np.float32)  # noqa: E731
+    snippet = int(0.7 * 16000)
+    parts = [speech, noise(2.5)]
+    for t0 in (0.0, 1.4, 3.0):
+        start = int(t0 * 16000)
+        parts += [speech[start:start + snippet] * 10 ** (-30 / 20) + noise(0.7), noise(1.2)]
+    s = asr.stream()
+    feed_caught_up(s, np.concatenate(parts).astype(np.float32))
+    text = s.finish().text
+    assert corpus_wer([REFERENCE], [text]) <= 0.1, text
+
+
+@pytest.mark.slow
+def test_the_speakers_level_is_remembered_for_level_memory_s(asr):
+    rng = np.random.default_rng(2)
+    phrase = np.concatenate([_sound(rng, 0.5, -85.0), _sound(rng, 2.0, -20.0), _sound(rng, 0.5, -85.0)])
+    s = asr.stream()
+    s.cancel()
+    with s._lock:
+        assert s._reference_db() == -np.inf
+        s._speaker(phrase)
+        heard = s._reference_db()
+        assert -24.0 < heard < -16.0
+        assert s._reference_db(len(phrase) + int((LEVEL_MEMORY_S - 1) * 16000)) == heard
+        assert s._reference_db(len(phrase) + int((LEVEL_MEMORY_S + 1) * 16000)) == -np.inf
+
+
+@pytest.mark.slow
 def test_finish_stops_waiting_for_an_endpoint_tail_that_does_not_come(asr, speech, monkeypatch):
     """The watcher's tail decode never ends (and the worker never decodes): finish() waits
     TAIL_WAIT_S for it, then decodes the tail itself."""
@@ -361,8 +429,8 @@ def test_a_tail_that_restarts_the_utterance_is_decoded_again_without_context(asr
     real = s._decode_buffer
     calls = []
 
-    def restarting(buf, buf_start, speech_end, previous_text, clock, aligned=None, cover=False):
-        segments = real(buf, buf_start, speech_end, previous_text, clock, aligned, cover)
+    def restarting(buf, buf_start, speech_end, previous_text, clock, aligned=None, cover=False, **levels):
+        segments = real(buf, buf_start, speech_end, previous_text, clock, aligned, cover, **levels)
         calls.append(previous_text)
         if not previous_text or not segments:
             return segments

@@ -161,6 +161,13 @@ def speech_seconds(regions: list[tuple[float, float]]) -> float:
     return float(sum(end - start for start, end in regions))
 
 
+def level_db(audio: np.ndarray, region: tuple[float, float]) -> float:
+    """RMS level (dBFS) of 16 kHz ``audio`` over ``region`` (seconds)."""
+    piece = audio[int(region[0] * SAMPLE_RATE) : int(region[1] * SAMPLE_RATE)]
+    rms = float(np.sqrt(np.mean(np.square(piece, dtype=np.float64)))) if piece.size else 0.0
+    return 20.0 * np.log10(max(rms, 1e-10))
+
+
 def _greedy_cuts(n: int, max_samples: int, quietest) -> list[int]:
     """Walk from the start; each cut is ``quietest(lo, hi)`` in the second half of the span
     allowed for the next chunk, or a hard cut at the span's end when there is no candidate."""

@@ -181,6 +181,13 @@ def unheard_speech_s(regions: list[tuple[float, float]], spans: list[tuple[float
     return round(max(unheard, 0.0), 2)
 
 
+def quiet_regions(levels: list[float], reference_db: float = float("-inf")) -> list[bool]:
+    """For each speech region's level (dBFS), whether it is ``QUIET_REGION_DB`` or more under the
+    loudest of them or under ``reference_db`` (the speaker's level heard before them)."""
+    loudest = max([reference_db, *levels])
+    return [level <= loudest - QUIET_REGION_DB for level in levels]
+
+
 def brief_quiet_regions(regions: list[tuple[float, float]], quiet: list[bool]) -> list[bool]:
     """For each of the speech ``regions`` (seconds, in order), whether it is quiet (``quiet``)
     and its passage -- it and the quiet regions next to it, joined across pauses up to

@@ -33,6 +33,13 @@ only decides *what* to decode and *what to keep*):
   cuts after the speech; a buffer without speech keeps only its last
   :data:`KEEP_SILENCE_S`; bounds for unbroken speech:
   :data:`LONG_BUFFER_S`, :data:`MAX_BUFFER_S`, :data:`HARD_BUFFER_S`.
+* **The speaker's speech, not the background**: every decision that reads the voice-activity
+  detector (is there speech, where it ends, the right context, the coverage rule of a tail)
+  leaves out a brief passage ``QUIET_REGION_DB`` under the speaker's level -- the loudest
+  phrase heard in the last :data:`LEVEL_MEMORY_S` -- as a one-shot decode does inside its
+  window (:func:`_speaker_regions`).  A buffer cut after the speaker's words no longer holds
+  the speech that makes another talker's half-second sound distant; decoded on its own, it
+  would be written down (a meeting's crosstalk, "Thank you very much." on the room's hiss).
 * :meth:`~TranscriptStream.finish` decodes only the buffer (the uncommitted words and the
   lookback, shortened to :data:`FINISH_LOOKBACK_S` at a gap after a committed word) through
   the one-shot path's escalation ladder (adaptive window judged by
@@ -75,6 +82,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -82,7 +90,7 @@ import numpy as np
 
 import voiceflow_core as _core
 from voiceflow.asr import context as _ctx
-from voiceflow.asr.chunking import EnergyVad, speech_seconds
+from voiceflow.asr.chunking import EnergyVad, level_db, speech_seconds
 from voiceflow.asr.decode import is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import MAX_PERIOD as _MAX_PERIOD, near_repeat, respell_hotwords, words as _norm_words
@@ -122,6 +130,11 @@ KEEP_SILENCE_S = 1.0
 """Audio kept from a buffer without speech (an onset may be in it)."""
 VAD_CONTEXT_S = 5.0
 """Audio before the buffer kept for the voice-activity detector's noise floor."""
+LEVEL_MEMORY_S = 30.0
+"""The speaker's level is that of the loudest speech heard in the last this many seconds (one
+Whisper window: the span over which a one-shot decode hears a quiet sound beside the speaker's
+speech).  A brief passage ``QUIET_REGION_DB`` under it is background to the stream
+(:func:`_speaker_regions`), however loud it is in a buffer of its own."""
 ENDPOINT_S = 0.1
 """Silence after the speech (per the VAD) after which the worker decodes the buffer at once,
 without waiting for :data:`STEP_S`: released now, that decode is the tail, and ``finish()``
@@ -202,6 +215,7 @@ class _Snapshot:
     after_cut: bool
     heard: int  # most uncommitted words a recent hypothesis heard
     latest: list[str]  # the uncommitted words of the worker's newest hypothesis
+    reference_db: float  # the speaker's level (dBFS) heard before (:data:`LEVEL_MEMORY_S`)
 
     @property
     def buf(self) -> np.ndarray:
@@ -312,6 +326,7 @@ class TranscriptStream:
         self._watched_pos = 0  # ring position the watcher has handled
         self._decoded = threading.Condition(self._lock)  # notified when that decode is done
         self._resting: int | None = None  # sample where the speech ended with every word committed
+        self._loudness: deque[tuple[int, float]] = deque()  # (absolute sample, level dBFS): the levels heard, a sliding maximum
         self.decodes = 0
         """Worker decodes so far."""
         self.first_commit_s: float | None = None
@@ -392,8 +407,7 @@ class TranscriptStream:
                 raise RuntimeError(f"TranscriptStream is already {self._state}")
             self._state = "finished"
             self._drain()
-            ctx_offset = self._buf_start - self._audio_start
-            if self._resting is not None and not self._new_speech(_speech_end_in(self._asr, self._audio, ctx_offset)):
+            if self._resting is not None and not self._new_speech(self._speaker(self._audio)[1]):
                 self._end_rest()  # every word is committed and only silence came after them
             snap = self._snapshot()
             times = list(self._times)
@@ -406,7 +420,7 @@ class TranscriptStream:
             raise RuntimeError("Transcriber is closed")
         clock = _Clock()
         committed = snap.committed
-        speech_end = _speech_end_in(asr, snap.ctx, snap.ctx_offset)
+        speech_end = _speech_end_in(asr, snap.ctx, snap.ctx_offset, snap.reference_db)
         tail: _Tail | None = None
         if speech_end is not None:
             tail = self._heard_tail(snap, last, speech_end)
@@ -497,6 +511,7 @@ class TranscriptStream:
             carried_ends=self._ends[len(self._ends) - carry:] if carry else [], after_cut=self._after_cut,
             heard=max((len(h) for _, h in self._history), default=0),
             latest=list(self._history[-1][1]) if self._history else [],
+            reference_db=self._reference_db(),
         )
 
     def _decode_tail(self, snap: "_Snapshot", speech_end: float, clock) -> "_Tail":
@@ -515,7 +530,8 @@ class TranscriptStream:
         prompt_text = _join(committed[: len(committed) - carry])
         carried = committed[len(committed) - carry:]
         first: list = []
-        segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock, first if carried else None)
+        segments = self._decode_buffer(buf, buf_start, speech_end, prompt_text, clock, first if carried else None,
+                                       reference_db=snap.reference_db)
         words = [w for seg in segments for w in _split(seg.text)]
         timing: tuple = (None, None)
         if first and [_norm(w) for w in words[:len(carried)]] != [_norm(w) for w in carried]:
@@ -538,7 +554,8 @@ class TranscriptStream:
             # after the context (a loop's first step); the one-shot way (no previous text) decides
             # (its words aligned: both decodes may end the text at a pause, leaving the sentence
             # after it out, which the coverage rule then decodes on its own)
-            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=skipped)
+            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=skipped,
+                                                 reference_db=snap.reference_db)
             plain_words = [w for seg in plain_segments for w in _split(seg.text)]
             plain_skip = _fresh_start(committed, carried, snap.after_cut, plain_words)
             if (len(plain_words) - plain_skip > len(words) - skip) if skipped \
@@ -547,7 +564,8 @@ class TranscriptStream:
         return _Tail(segments, words, skip)
 
     def _decode_buffer(self, buf: np.ndarray, buf_start: int, speech_end: float, previous_text: str,
-                       clock, first: list | None = None, cover: bool = False) -> list["Segment"]:
+                       clock, first: list | None = None, cover: bool = False,
+                       reference_db: float = -np.inf) -> list["Segment"]:
         """Segments (absolute times) of ``buf`` (starting at sample ``buf_start``, its speech
         ending ``speech_end`` s in) decoded with ``previous_text`` as previous context: the
         one-shot ladder; a decode the context made run on is redone without it; then the
@@ -555,7 +573,8 @@ class TranscriptStream:
         on its own and merged in; ``cover``: with the words aligned to the audio, so that speech
         under no word is found whatever the segments' times say).  ``first``: receives the
         ladder's first rung (a ``WindowResult`` with its encoder output, to align its words if
-        needed) when that rung is taken."""
+        needed) when that rung is taken; ``reference_db``: the speaker's level heard before the
+        buffer (the coverage rule judges quiet regions against it)."""
         asr = self._asr
         decoder = asr._decoder
         if decoder is None:
@@ -585,14 +604,14 @@ class TranscriptStream:
             elif reason in ("loop", "budget"):
                 # the decoder runs on from its context: more silence does not cure that (the
                 # ladder's next rungs), no context does -- the one-shot way
-                return self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=cover)
+                return self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=cover, reference_db=reference_db)
         if result is None:
             result = asr._decode_chunk(decoder, buf, speech_end, prompt, clock, speech_s, align=cover)
         segments = asr._accept(result, offset=0.0, length=length, speech_s=speech_s)
         # the decoder may end the text at a pause and leave the next sentence out, with or
         # without the context (seen: "...fine typography." for 8 s of a tail whose last 5 s are
         # a sentence of their own): the rule that catches it in one-shot decodes
-        segments = asr._account_for_speech(decoder, buf, regions, segments, prompt, clock, result.words)
+        segments = asr._account_for_speech(decoder, buf, regions, segments, prompt, clock, result.words, reference_db)
         return [_shift(seg, offset) for seg in segments]
 
     def _context(self, committed_text: str) -> str:
@@ -652,7 +671,7 @@ class TranscriptStream:
                         continue
                     job = self._job(end)
                     if job is not None:
-                        self._inflight = (job[2], end)
+                        self._inflight = (job[3], end)
                 if job is None:
                     continue
                 try:
@@ -773,17 +792,39 @@ class TranscriptStream:
         """``(speech end, endpoint)`` of the buffer's speech (``audio``: 16 kHz from
         ``_audio_start`` on): where it ends, seconds into the buffer, and the absolute sample
         :data:`ENDPOINT_S` after that; None when the buffer holds no speech (lock held)."""
-        speech_end = _speech_end_in(self._asr, audio, self._buf_start - self._audio_start)
+        speech_end = self._speaker(audio)[1]
         if speech_end is None:
             return None
         return speech_end, self._buf_start + int((speech_end + ENDPOINT_S) * SAMPLE_RATE)
+
+    def _speaker(self, audio: np.ndarray) -> tuple[list[tuple[float, float]], float | None]:
+        """The speaker's speech regions in the buffer (:func:`_speaker_regions`; ``audio``: 16 kHz
+        from ``_audio_start`` on) and where they end (s into the buffer; None: no speech); the
+        level heard is remembered (lock held)."""
+        end = self._audio_start + len(audio)
+        speech, loudest = _speaker_regions(self._asr, audio, self._buf_start - self._audio_start,
+                                           self._reference_db(end))
+        if loudest > -np.inf:
+            while self._loudness and self._loudness[-1][1] <= loudest:
+                self._loudness.pop()  # a louder level heard later outlives it
+            self._loudness.append((end, loudest))
+        return speech, (speech[-1][1] if speech else None)
+
+    def _reference_db(self, now: int | None = None) -> float:
+        """The speaker's level: the loudest speech heard in the :data:`LEVEL_MEMORY_S` before
+        absolute sample ``now`` (default: the audio taken), dBFS; -inf before any (lock held)."""
+        if now is None:
+            now = self._audio_start + len(self._audio)
+        while self._loudness and self._loudness[0][0] < now - LEVEL_MEMORY_S * SAMPLE_RATE:
+            self._loudness.popleft()
+        return self._loudness[0][1] if self._loudness else -np.inf
 
     def _job(self, end: int):
         """What to decode now (lock held): the arguments of :meth:`_step`, or None when the
         buffer has no speech (it is then shortened)."""
         self._decoded_end = end
         ctx_offset = self._buf_start - self._audio_start
-        speech_end = _speech_end_in(self._asr, self._audio, ctx_offset)
+        speech, speech_end = self._speaker(self._audio)
         buf = self._audio[ctx_offset:]
         if self._resting is not None:
             if not self._new_speech(speech_end):
@@ -805,7 +846,7 @@ class TranscriptStream:
                 self._cut(max(self._buf_start, end - int(KEEP_SILENCE_S * SAMPLE_RATE)), after_cut=False)
             return None
         prompt = _join(self._committed[: len(self._committed) - self._carry])
-        return buf, speech_end, self._buf_start, prompt, end, _quiet_db(self._levels, self._audio)
+        return buf, speech, speech_end, self._buf_start, prompt, end, _quiet_db(self._levels, self._audio)
 
     def _new_speech(self, speech_end: float | None) -> bool:
         """Whether speech was heard after the resting point (lock held; ``speech_end``: where
@@ -820,9 +861,10 @@ class TranscriptStream:
         self._resting = None
         self._cut(stop, after_cut=False)
 
-    def _step(self, buf: np.ndarray, speech_end: float, buf_start: int, prompt_text: str, end: int,
-              quiet_db: float) -> None:
-        """Decode the buffer, commit what the hypotheses agree on (:func:`_agreement`), report it
+    def _step(self, buf: np.ndarray, speech: list[tuple[float, float]], speech_end: float, buf_start: int,
+              prompt_text: str, end: int, quiet_db: float) -> None:
+        """Decode the buffer (``speech``: the speaker's regions in it, s, ending at
+        ``speech_end``), commit what the hypotheses agree on (:func:`_agreement`), report it
         (``on_update``), cut at the commit."""
         asr = self._asr
         decoder = asr._decoder
@@ -832,7 +874,6 @@ class TranscriptStream:
         duration = len(buf) / SAMPLE_RATE
         # timestamps even in text-only modes: they tell whether the text covers the speech
         prompt = self._prompt_tokens(decoder, prompt_text, True)
-        speech = asr._vad.speech_regions(buf)
         speech_s = speech_seconds(speech)  # words repeated within what it can hold were spoken
         result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True, speech_s=speech_s)
         self.decodes += 1
@@ -1220,16 +1261,34 @@ def _repeat_of(committed: list[str], hyp: list[str], longest: int = 3) -> int:
     return 0
 
 
-def _speech_end_in(asr: "Transcriber", ctx: np.ndarray, offset: int) -> float | None:
-    """Where the speech ends in ``ctx[offset:]`` (seconds from ``offset``), judged with the
-    whole of ``ctx`` as the noise-floor reference; None when that part holds no speech."""
-    if len(ctx) <= offset:
-        return None
-    end = asr._vad.speech_end_s(ctx)
-    if end is None:
-        return None
-    end -= offset / SAMPLE_RATE
-    return end if end > 0.0 else None
+def _speech_end_in(asr: "Transcriber", ctx: np.ndarray, offset: int, reference_db: float) -> float | None:
+    """Where the speaker's speech (:func:`_speaker_regions`) ends in ``ctx[offset:]`` (seconds
+    from ``offset``); None when that part holds none."""
+    regions = _speaker_regions(asr, ctx, offset, reference_db)[0]
+    return regions[-1][1] if regions else None
+
+
+def _speaker_regions(asr: "Transcriber", ctx: np.ndarray, offset: int, reference_db: float
+                     ) -> tuple[list[tuple[float, float]], float]:
+    """The speaker's speech in ``ctx[offset:]``: the voice-activity regions (seconds from
+    ``offset``, the first clipped there) less the background -- a region in a quiet passage
+    shorter than ``MIN_QUIET_PASSAGE_S`` (``context.brief_quiet_regions``: the rule by which a
+    one-shot decode leaves a sound out), quiet against the speaker's level: the louder of
+    ``reference_db`` and the loudest region in ``ctx`` long enough to be a phrase (at least
+    ``MIN_QUIET_PASSAGE_S``; a cough, a knock or a click can be louder than speech, but is
+    brief); and that region's level (dBFS; -inf without one), which the stream remembers.  All
+    of ``ctx`` is the detector's noise-floor reference."""
+    regions = asr._vad.speech_regions(ctx) if len(ctx) > offset else []
+    if not regions:
+        return [], -np.inf
+    levels = [level_db(ctx, region) for region in regions]
+    phrase_db = max((level for (a, b), level in zip(regions, levels) if b - a >= _ctx.MIN_QUIET_PASSAGE_S),
+                    default=-np.inf)
+    quiet = [level <= max(phrase_db, reference_db) - _ctx.QUIET_REGION_DB for level in levels]
+    background = _ctx.brief_quiet_regions(regions, quiet)
+    start = offset / SAMPLE_RATE
+    speech = [(max(a - start, 0.0), b - start) for (a, b), bg in zip(regions, background) if not bg and b > start]
+    return speech, phrase_db
 
 
 def _quiet_db(levels: EnergyVad, ctx: np.ndarray) -> float:

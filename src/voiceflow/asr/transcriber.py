@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voiceflow.asr import context as _asr_context
-from voiceflow.asr.chunking import FRAME, HOP, EnergyVad, make_vad, speech_seconds
+from voiceflow.asr.chunking import FRAME, HOP, EnergyVad, level_db, make_vad, speech_seconds
 from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import collapse_loops, repetitions_reproduced, respell_hotwords, words
@@ -359,14 +359,15 @@ class Transcriber:
 
     def _account_for_speech(self, decoder: WindowDecoder, chunk: np.ndarray, regions: list[tuple[float, float]],
                             segments: list[Segment], prompt: list[int], clock: "_Clock",
-                            aligned: tuple | None = None) -> list[Segment]:
+                            aligned: tuple | None = None, reference_db: float = -np.inf) -> list[Segment]:
         """``segments`` plus the speech they leave out (the coverage rule; the same with and
         without timestamps).
 
         A speech region (``regions``: seconds in ``chunk``) is suspect when the text's aligned
         words (``aligned``, when the chunk was long enough to align) do not account for it
         (``unaccounted_regions``), when it is a quiet passage (``QUIET_REGION_DB`` under the
-        loudest region), when more than ``UNCOVERED_SPEECH_S`` of it lies under no segment
+        loudest region, or under ``reference_db``: the speaker's level measured before the chunk,
+        as a stream's tail is judged), when more than ``UNCOVERED_SPEECH_S`` of it lies under no segment
         (the decoder stopped early even after the ladder), or when the text over it (the whole
         chunk's, without timestamps) has far fewer words than its speech holds
         (``under_accounts``) -- unless it is quiet and its quiet passage is shorter than
@@ -382,10 +383,10 @@ class Transcriber:
         timestamps = self.config.asr.timestamps
         long_enough = [b - a >= MIN_REGION_S for a, b in regions]
         suspects: set[int] = set() if aligned is None else ctx.unaccounted_regions(regions, aligned)
-        levels = [_level_db(chunk, region) for region in regions]
-        loudest = max(levels)
+        levels = [level_db(chunk, region) for region in regions]
+        quiet = ctx.quiet_regions(levels, reference_db)
         for i, (a, b) in enumerate(regions):
-            if b - a >= ctx.MIN_QUIET_PASSAGE_S and levels[i] <= loudest - ctx.QUIET_REGION_DB:
+            if b - a >= ctx.MIN_QUIET_PASSAGE_S and quiet[i]:
                 suspects.add(i)
         if timestamps:
             suspects.update(ctx.uncovered_regions(regions, segments))
@@ -399,7 +400,6 @@ class Transcriber:
         # a short quiet region is a breath, a soft syllable or speech in the background, which the
         # window's decode heard at its true level and left out as Whisper's training taught it:
         # only a quiet *passage* (``MIN_QUIET_PASSAGE_S``) overrules that, whatever flagged it
-        quiet = [level <= loudest - ctx.QUIET_REGION_DB for level in levels]
         brief_and_quiet = ctx.brief_quiet_regions(regions, quiet)
         suspects = {i for i in suspects if long_enough[i] and not brief_and_quiet[i]}
         if not suspects:
@@ -738,13 +738,6 @@ def _word_ends(segments: list[Segment], aligned: tuple, regions: list[tuple[floa
         if spanned:
             ends[last] = min(ends[last], spanned[0])
     return ends
-
-
-def _level_db(chunk: np.ndarray, region: tuple[float, float]) -> float:
-    """RMS level (dBFS) of ``chunk`` over ``region`` (seconds)."""
-    piece = chunk[int(region[0] * SAMPLE_RATE) : int(region[1] * SAMPLE_RATE)]
-    rms = float(np.sqrt(np.mean(np.square(piece, dtype=np.float64)))) if piece.size else 0.0
-    return 20.0 * np.log10(max(rms, 1e-10))
 
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:
