@@ -15,11 +15,11 @@ from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
     AGREE_GAP_S, FINISH_LOOKBACK_S, LEVEL_MEMORY_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream,
-    _after_prefix, _speaker_regions,
+    _after_prefix, _repetition_start, _speaker_regions,
     _agreement, _carried_by_time, _restarted, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
     _split_scored, _sure_words, _word_scores,
 )
-from voiceflow.asr.text import words as text_words
+from voiceflow.asr.text import find_loop, words as text_words
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
 from voiceflow.bench.asr import corpus_wer
@@ -183,6 +183,14 @@ def test_only_the_sure_leading_words_are_committed():
     assert _sure_words([(0.2, 1.0), (0.9, 3.5)], [(0.0, 1.5), (2.6, 4.0)]) == 0
     assert _sure_words([(0.2, 1.0), (0.9, 3.5)], [(0.0, 1.5), (2.5, 4.2)]) == 2
     assert _sure_words([], speech) == 0
+
+
+def test_a_repetition_starts_at_its_first_phrase():
+    said = "The mute muffled. The gold ring fits. The gold ring fits. The gold ring fits. old".split()
+    assert _repetition_start(said) == 3
+    assert _repetition_start("computer, computer, computer, computer and".split()) == 0
+    assert _repetition_start(["--", "no", "no", "no", "no"]) == 1  # a token without words counts none
+    assert _repetition_start("nothing said twice here".split()) == 4
 
 
 def _sound(rng, seconds: float, dbfs: float) -> np.ndarray:
@@ -390,6 +398,34 @@ def test_the_speakers_level_is_remembered_for_level_memory_s(asr):
         assert -24.0 < heard < -16.0
         assert s._reference_db(len(phrase) + int((LEVEL_MEMORY_S - 1) * 16000)) == heard
         assert s._reference_db(len(phrase) + int((LEVEL_MEMORY_S + 1) * 16000)) == -np.inf
+
+
+@pytest.mark.slow
+def test_a_worker_hypothesis_that_repeats_a_phrase_commits_nothing_from_it_on(asr, speech, monkeypatch):
+    """The worker's decodes say the utterance's third to fifth words three times over (a decoder
+    loop the buffer's speech could hold, the same in every hypothesis, so they agree on it):
+    nothing from the repetition on is committed; finish()'s ladder decodes the tail and tells a
+    loop from speech, so the text is the stream's without the loop."""
+    clean = asr.stream()
+    feed_caught_up(clean, speech)
+    clean_text = clean.finish().text
+    real = stream_mod._first_rung
+
+    def looping(*args, commits=False, **kwargs):
+        result = real(*args, commits=commits, **kwargs)
+        said = result.text.split()
+        if not commits or len(said) < 6:
+            return result
+        return replace(result, text=" ".join([*said[:5], *said[2:5], *said[2:5], *said[5:]]))
+
+    monkeypatch.setattr(stream_mod, "_first_rung", looping)
+    reported: list[str] = []
+    s = asr.stream(on_update=lambda u: reported.append(u.text))
+    feed_caught_up(s, speech)
+    text = s.finish().text
+    for committed in reported:
+        assert find_loop(committed) is None, committed
+    assert text_words(text) == text_words(clean_text)
 
 
 @pytest.mark.slow

@@ -93,7 +93,7 @@ from voiceflow.asr import context as _ctx
 from voiceflow.asr.chunking import EnergyVad, level_db, speech_seconds
 from voiceflow.asr.decode import is_silent
 from voiceflow.asr.features import silence_padded_log_mel
-from voiceflow.asr.text import MAX_PERIOD as _MAX_PERIOD, near_repeat, respell_hotwords, words as _norm_words
+from voiceflow.asr.text import MAX_PERIOD as _MAX_PERIOD, find_loop, near_repeat, respell_hotwords, words as _norm_words
 from voiceflow.audio.guard import MAX_CHANNELS, audio_validation_guard
 from voiceflow.config import MODES
 
@@ -920,6 +920,11 @@ class TranscriptStream:
                 agreed = agreed[: max(0, min(len(agreed), len(fresh) - 1))]
             if reason == "low_logprob":  # unsure: the one-shot ladder would redo it, so finish() does
                 agreed = []
+            elif reason == "repetition":
+                # a repeated phrase the buffer's speech can hold may be spoken, or the decoder's
+                # loop: one-shot decodes again to tell (``repetitions_reproduced``), as finish()'s
+                # ladder does; the words before it are settled, the phrase and after it wait
+                agreed = agreed[: max(0, _repetition_start(hyp) - skip)]
             sure = _sure_words(scores[skip:skip + len(agreed)], speech)
             if sure < len(agreed):
                 k = skip + sure  # the first word held back: is it the word or only its case that is unsure?
@@ -1259,6 +1264,21 @@ def _repeat_of(committed: list[str], hyp: list[str], longest: int = 3) -> int:
         if [_norm(w) for w in hyp[:n]] == [_norm(w) for w in committed[-n:]]:
             return n
     return 0
+
+
+def _repetition_start(hyp: list[str]) -> int:
+    """Index in ``hyp`` (a hypothesis's words) of the word where its first back-to-back repeated
+    phrase (:func:`voiceflow.asr.text.find_loop`) starts; ``len(hyp)`` when there is none."""
+    parts = [_norm_words(word) for word in hyp]
+    loop = find_loop([w for part in parts for w in part])
+    if loop is None:
+        return len(hyp)
+    before = 0
+    for i, part in enumerate(parts):
+        before += len(part)
+        if before > loop.start:
+            return i
+    return len(hyp)
 
 
 def _speech_end_in(asr: "Transcriber", ctx: np.ndarray, offset: int, reference_db: float) -> float | None:
