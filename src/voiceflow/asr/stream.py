@@ -19,7 +19,9 @@ only decides *what* to decode and *what to keep*):
   probability is under :data:`MIN_WORD_PROBABILITY` waits (with every word after it) until
   :data:`RIGHT_CONTEXT_S` of speech follows it -- the word's probability, whatever its case
   (:func:`_case_swapped_probability`).  The last word of a hypothesis is not committed
-  while speech goes on (the buffer may end inside it).  Committed text never changes.  These
+  while speech goes on (the buffer may end inside it); a hypothesis the judge calls a
+  ``"repetition"`` (a repeated phrase the speech can hold: spoken, or the decoder's loop)
+  commits only the words before that phrase.  Committed text never changes.  These
   decodes search with a beam when unsure in every mode (:data:`COMMIT_BEAM_SIZE`).
 * **Cut behind the committed words**: after a commit the committed words are aligned to the
   audio (CTranslate2's cross-attention alignment, as faster-whisper's ``word_timestamps``) and
@@ -802,12 +804,12 @@ class TranscriptStream:
         from ``_audio_start`` on) and where they end (s into the buffer; None: no speech); the
         level heard is remembered (lock held)."""
         end = self._audio_start + len(audio)
-        speech, loudest = _speaker_regions(self._asr, audio, self._buf_start - self._audio_start,
-                                           self._reference_db(end))
-        if loudest > -np.inf:
-            while self._loudness and self._loudness[-1][1] <= loudest:
+        speech, phrase_db = _speaker_regions(self._asr, audio, self._buf_start - self._audio_start,
+                                             self._reference_db(end))
+        if phrase_db > -np.inf:
+            while self._loudness and self._loudness[-1][1] <= phrase_db:
                 self._loudness.pop()  # a louder level heard later outlives it
-            self._loudness.append((end, loudest))
+            self._loudness.append((end, phrase_db))
         return speech, (speech[-1][1] if speech else None)
 
     def _reference_db(self, now: int | None = None) -> float:
