@@ -181,11 +181,11 @@ def unheard_speech_s(regions: list[tuple[float, float]], spans: list[tuple[float
     return round(max(unheard, 0.0), 2)
 
 
-def quiet_regions(levels: list[float], reference_db: float = float("-inf")) -> list[bool]:
-    """For each speech region's level (dBFS), whether it is ``QUIET_REGION_DB`` or more under the
-    loudest of them or under ``reference_db`` (the speaker's level heard before them)."""
-    loudest = max([reference_db, *levels])
-    return [level <= loudest - QUIET_REGION_DB for level in levels]
+def quiet_regions(levels: list[float], speaker_db: float) -> list[bool]:
+    """For each speech region's level (dBFS), whether it is ``QUIET_REGION_DB`` or more under
+    ``speaker_db``, the speaker's level (one-shot: the loudest region of the window; a stream:
+    the loudest phrase heard lately)."""
+    return [level <= speaker_db - QUIET_REGION_DB for level in levels]
 
 
 def brief_quiet_regions(regions: list[tuple[float, float]], quiet: list[bool]) -> list[bool]:

@@ -249,6 +249,21 @@ class _Decoded(NamedTuple):
     speech_s: float
 
 
+class _Job(NamedTuple):
+    """What the worker decodes next (:meth:`TranscriptStream._step`'s arguments): the buffer
+    (starting at absolute sample ``buf_start``), the speaker's ``speech`` regions in it (s)
+    ending at ``speech_end``, the committed text before it, the audio ``end`` (absolute sample)
+    and the level under which a frame is a pause (``quiet_db``, dBFS)."""
+
+    buf: np.ndarray
+    speech: list[tuple[float, float]]
+    speech_end: float
+    buf_start: int
+    prompt_text: str
+    end: int
+    quiet_db: float
+
+
 @dataclass
 class _Spec:
     """``finish()``'s tail decode made by the worker at the endpoint, before any release:
@@ -422,7 +437,8 @@ class TranscriptStream:
             raise RuntimeError("Transcriber is closed")
         clock = _Clock()
         committed = snap.committed
-        speech_end = _speech_end_in(asr, snap.ctx, snap.ctx_offset, snap.reference_db)
+        speech = _speaker_regions(asr, snap.ctx, snap.ctx_offset, snap.reference_db)[0]
+        speech_end = speech[-1][1] if speech else None
         tail: _Tail | None = None
         if speech_end is not None:
             tail = self._heard_tail(snap, last, speech_end)
@@ -673,7 +689,7 @@ class TranscriptStream:
                         continue
                     job = self._job(end)
                     if job is not None:
-                        self._inflight = (job[3], end)
+                        self._inflight = (job.buf_start, end)
                 if job is None:
                     continue
                 try:
@@ -821,7 +837,7 @@ class TranscriptStream:
             self._loudness.popleft()
         return self._loudness[0][1] if self._loudness else -np.inf
 
-    def _job(self, end: int):
+    def _job(self, end: int) -> "_Job | None":
         """What to decode now (lock held): the arguments of :meth:`_step`, or None when the
         buffer has no speech (it is then shortened)."""
         self._decoded_end = end
@@ -848,7 +864,7 @@ class TranscriptStream:
                 self._cut(max(self._buf_start, end - int(KEEP_SILENCE_S * SAMPLE_RATE)), after_cut=False)
             return None
         prompt = _join(self._committed[: len(self._committed) - self._carry])
-        return buf, speech, speech_end, self._buf_start, prompt, end, _quiet_db(self._levels, self._audio)
+        return _Job(buf, speech, speech_end, self._buf_start, prompt, end, _quiet_db(self._levels, self._audio))
 
     def _new_speech(self, speech_end: float | None) -> bool:
         """Whether speech was heard after the resting point (lock held; ``speech_end``: where
@@ -1283,13 +1299,6 @@ def _repetition_start(hyp: list[str]) -> int:
     return len(hyp)
 
 
-def _speech_end_in(asr: "Transcriber", ctx: np.ndarray, offset: int, reference_db: float) -> float | None:
-    """Where the speaker's speech (:func:`_speaker_regions`) ends in ``ctx[offset:]`` (seconds
-    from ``offset``); None when that part holds none."""
-    regions = _speaker_regions(asr, ctx, offset, reference_db)[0]
-    return regions[-1][1] if regions else None
-
-
 def _speaker_regions(asr: "Transcriber", ctx: np.ndarray, offset: int, reference_db: float
                      ) -> tuple[list[tuple[float, float]], float]:
     """The speaker's speech in ``ctx[offset:]``: the voice-activity regions (seconds from
@@ -1306,8 +1315,7 @@ def _speaker_regions(asr: "Transcriber", ctx: np.ndarray, offset: int, reference
     levels = [level_db(ctx, region) for region in regions]
     phrase_db = max((level for (a, b), level in zip(regions, levels) if b - a >= _ctx.MIN_QUIET_PASSAGE_S),
                     default=-np.inf)
-    quiet = [level <= max(phrase_db, reference_db) - _ctx.QUIET_REGION_DB for level in levels]
-    background = _ctx.brief_quiet_regions(regions, quiet)
+    background = _ctx.brief_quiet_regions(regions, _ctx.quiet_regions(levels, max(phrase_db, reference_db)))
     start = offset / SAMPLE_RATE
     speech = [(max(a - start, 0.0), b - start) for (a, b), bg in zip(regions, background) if not bg and b > start]
     return speech, phrase_db

@@ -384,7 +384,7 @@ class Transcriber:
         long_enough = [b - a >= MIN_REGION_S for a, b in regions]
         suspects: set[int] = set() if aligned is None else ctx.unaccounted_regions(regions, aligned)
         levels = [level_db(chunk, region) for region in regions]
-        quiet = ctx.quiet_regions(levels, reference_db)
+        quiet = ctx.quiet_regions(levels, max([reference_db, *levels]))
         for i, (a, b) in enumerate(regions):
             if b - a >= ctx.MIN_QUIET_PASSAGE_S and quiet[i]:
                 suspects.add(i)
