@@ -16,7 +16,8 @@ from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
     AGREE_GAP_S, FINISH_LOOKBACK_S, LEVEL_MEMORY_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream,
     _after_prefix, _repetition_start, _speaker_regions,
-    _agreement, _carried_by_time, _restarted, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut, _join, _split,
+    _agreement, _carried_by_time, _restarted, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut,
+    _fresh_start, _join, _split,
     _split_scored, _sure_words, _word_scores,
 )
 from voiceflow.asr.text import find_loop, words as text_words
@@ -153,6 +154,17 @@ def test_an_echo_of_the_committed_end_is_removed():
     assert _echo(committed, "printing. again".split()) == 0  # shorter than three words: speech may do that
 
 
+def test_a_repeat_of_the_committed_end_is_told_apart_from_the_first_new_word():
+    """``_fresh_start`` reports the run that repeats the committed end beside the first word
+    after the carried ones: the caller drops it only when a decode without the committed text
+    as context does not say it (a speaker may say a sentence again)."""
+    committed = "the invention of the art of printing.".split()
+    words = "of printing. The invention of the art of printing. And".split()
+    assert _fresh_start(committed, ["of", "printing."], False, words) == (2, 7)
+    assert _fresh_start(committed, [], True, words[2:]) == (0, 7)  # right after a cut
+    assert _fresh_start(committed, [], False, words[2:]) == (0, 0)  # after a pause: not asked
+
+
 def test_a_phrase_said_twice_only_in_the_tail_is_a_restart():
     committed = "for centuries before the wood cutters of the Netherlands by".split()
     tail = "a similar process. The Netherlands lens by a similar process.".split()
@@ -284,6 +296,27 @@ def test_streamed_text_is_committed_while_fed_and_never_changes(asr, speech):
     assert starts == sorted(starts) and transcript.segments[-1].end <= transcript.duration + 0.5
     assert transcript.timings.total < 5.0
     assert s.lost_samples == 0 and s.rejected_blocks == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pause_before_release_s", [0.0, 1.0])
+def test_a_sentence_said_again_and_decoded_whole_is_written_again(asr, speech, pause_before_release_s):
+    """A speaker says the sample, pauses 1 s and says it again; the second time arrives in one
+    block (a worker that fell behind), so one decode hears it whole -- by finish() at once, or
+    by the worker during the pause before release.  Word for word the committed end, as a
+    decoder echoing its context would say it; a decode without that context says it too, so it
+    is written down (the stream dropped the whole sentence silently: CI, stop 23)."""
+    s = asr.stream()
+    feed_caught_up(s, np.concatenate([speech, np.zeros(16000, np.float32)]))
+    first = s.text
+    s.feed(speech)
+    if pause_before_release_s:
+        while not s._idle():
+            time.sleep(0.001)
+        feed_caught_up(s, np.zeros(int(pause_before_release_s * 16000), np.float32))
+    text = s.finish().text
+    assert corpus_wer([REFERENCE], [first]) <= 0.1, first
+    assert corpus_wer([REFERENCE + " " + REFERENCE], [text]) <= 0.1, text
 
 
 @pytest.mark.slow

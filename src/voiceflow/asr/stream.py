@@ -476,7 +476,9 @@ class TranscriptStream:
         segments = asr._accept(last.result, offset=snap.buf_start / SAMPLE_RATE, length=len(snap.buf) / SAMPLE_RATE,
                                speech_s=last.speech_s)
         words = [w for seg in segments for w in _split(seg.text)]
-        skip = _fresh_start(snap.committed, snap.carried, snap.after_cut, words)
+        skip, echo = _fresh_start(snap.committed, snap.carried, snap.after_cut, words)
+        if echo:
+            return None  # echoed or said again: finish() decodes the tail itself, which tells
         if len(words) - skip < snap.heard - DROPPED_WORDS:
             return None  # more audio cannot hold fewer words: finish() decodes the tail itself
         return _Tail(segments, words, skip)
@@ -563,7 +565,12 @@ class TranscriptStream:
                 rung.encoded, rung.tokens, len(buf) / SAMPLE_RATE)
             clock.decode += time.perf_counter() - t0
             timing = _carried_by_time(list(aligned), words, snap.carried_ends, buf_start)
-        skip = _fresh_start(committed, carried, snap.after_cut, words, *timing)
+        skip, echo = _fresh_start(committed, carried, snap.after_cut, words, *timing)
+        if echo and prompt_text:
+            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock, reference_db=snap.reference_db)
+            plain_words = [w for seg in plain_segments for w in _split(seg.text)]
+            if not _fresh_start(committed, carried, snap.after_cut, plain_words)[1]:
+                skip += echo  # the decoder echoed its context: without it, those words are not said
         skipped = len(words) - skip < snap.heard - DROPPED_WORDS
         restarted = _restarted(committed, words[skip:], snap.latest)
         if prompt_text and (skipped or restarted):
@@ -575,7 +582,7 @@ class TranscriptStream:
             plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=skipped,
                                                  reference_db=snap.reference_db)
             plain_words = [w for seg in plain_segments for w in _split(seg.text)]
-            plain_skip = _fresh_start(committed, carried, snap.after_cut, plain_words)
+            plain_skip = _fresh_start(committed, carried, snap.after_cut, plain_words)[0]  # no context to echo
             if (len(plain_words) - plain_skip > len(words) - skip) if skipped \
                     else not _restarted(committed, plain_words[plain_skip:], snap.latest):
                 segments, words, skip = plain_segments, plain_words, plain_skip
@@ -895,6 +902,7 @@ class TranscriptStream:
         speech_s = speech_seconds(speech)  # words repeated within what it can hold were spoken
         result = _first_rung(asr, decoder, buf, speech_end, prompt, align=True, commits=True, speech_s=speech_s)
         self.decodes += 1
+        alone = None  # the decode without the committed text as context, when made
         # the speech, but for the end the stopped-short rule tolerates: a word being spoken as the
         # buffer ends is often left out, and the aligner stretches the last word over it
         heard_by = speech_end - _ctx.UNCOVERED_SPEECH_TOLERANCE_S
@@ -926,12 +934,24 @@ class TranscriptStream:
                 self._last = _Decoded(buf_start, end, result, speech_end, speech_s)  # finish() may be waiting for it
             if self._state != "open" or self._buf_start != buf_start:
                 return
+            committed = list(self._committed)  # only this thread changes them
+            carry = committed[len(committed) - self._carry:]
+            last_end = self._ends[-1] if self._ends else None  # where the last committed word ends
+            after_cut = self._after_cut
+        carry_end = None if last_end is None else last_end - buf_start / SAMPLE_RATE
+        skip, echo = _fresh_start(committed, carry, after_cut, hyp, middles, carry_end)
+        if echo and prompt_text and result is not alone:
+            if alone is None:
+                alone = _first_rung(asr, decoder, buf, speech_end, self._prompt_tokens(decoder, "", True),
+                                    commits=True, speech_s=speech_s)
+                self.decodes += 1
+            if not _fresh_start(committed, carry, after_cut, _split(alone.text))[1]:
+                skip += echo  # the decoder echoed its context: without it, those words are not said
+        with self._lock:
+            if self._state != "open" or self._buf_start != buf_start:
+                return
             self._heard_scores = (result.avg_logprob, result.no_speech_prob)
             before = (len(self._committed), self._tentative)
-            carry = self._committed[len(self._committed) - self._carry:]
-            last_end = self._ends[-1] if self._ends else None  # where the last committed word ends
-            carry_end = None if last_end is None else last_end - buf_start / SAMPLE_RATE
-            skip = _fresh_start(self._committed, carry, self._after_cut, hyp, middles, carry_end)
             fresh = hyp[skip:]
             agreed = _agreement(fresh, self._history, end)
             if not ended:
@@ -1237,23 +1257,27 @@ def _after_prefix(carry: list[str], hyp: list[str], middles: list[float] | None 
 
 
 def _fresh_start(committed: list[str], carried: list[str], after_cut: bool, words: list[str],
-                 middles: list[float] | None = None, carry_end: float | None = None) -> int:
-    """Index of the first word after the committed ones in a decode of a buffer that starts with
-    the ``carried`` committed words (``after_cut``: right after a cut behind committed speech;
-    ``middles``, ``carry_end``: as :func:`_after_prefix`)."""
+                 middles: list[float] | None = None, carry_end: float | None = None) -> tuple[int, int]:
+    """``(start, echo)`` for a decode (``words``) of a buffer that starts with the ``carried``
+    committed words (``after_cut``: right after a cut behind committed speech; ``middles``,
+    ``carry_end``: as :func:`_after_prefix`): the index of its first word after the committed
+    ones, and the length of the run from there that repeats the committed end (:func:`_echo`;
+    0 unless the buffer starts right after committed speech).  The first new word is
+    ``words[start + echo]`` when the run is the decoder's echo of its context, ``words[start]``
+    when it was spoken (a decode without the committed text as context says it too)."""
     n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words], middles, carry_end)
     if not carried and after_cut:
         n = _repeat_of(committed, words)
     if carried or after_cut:  # the buffer starts right after committed speech
-        n += _echo(committed, words[n:])
-    return n
+        return n, _echo(committed, words[n:])
+    return n, 0
 
 
 def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:
     """Length of a leading run of ``hyp`` that repeats the end of the committed text word for
-    word (>= ``shortest`` words; a decoder given little new sound echoes its context -- speech
-    does not repeat its last phrase back-to-back, the loop rule's reason).  Only asked when the
-    buffer starts right after committed speech (not after a pause).  0 when none."""
+    word (>= ``shortest`` words): a decoder given the committed text as context and little new
+    sound echoes it.  A speaker may say a sentence again too, so a run is only dropped when a
+    decode without that context does not say it (:func:`_fresh_start`).  0 when none."""
     tail = [_norm(w) for w in committed[-len(hyp):]] if hyp else []
     head = [_norm(w) for w in hyp]
     for n in range(min(len(tail), len(head)), shortest - 1, -1):
