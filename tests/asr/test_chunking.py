@@ -19,6 +19,17 @@ def voiced(seconds: float, f0: float = 140.0, level: float = 0.1) -> np.ndarray:
     return (level * tone * (0.5 - 0.5 * np.cos(2 * np.pi * 4.0 * t))).astype(np.float32)
 
 
+def unbroken(seconds: float, level: float = 0.1) -> np.ndarray:
+    """Speech-like sound that never pauses, as cut tightly around a sentence read without a
+    breath: syllables (150 ms) alternating 8 dB apart in level, and once every 1.2 s an 80 ms
+    stop closure 30 dB down -- fewer quiet frames than the floor's 10th percentile needs."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    tone = sum(np.sin(2 * np.pi * 140.0 * k * t) / k for k in range(1, 8))
+    envelope = np.where((t // 0.15) % 2 == 0, 1.0, 0.4)
+    envelope[(t % 1.2) > 1.12] = 0.03
+    return (level * tone * envelope).astype(np.float32)
+
+
 def silence(seconds: float, level: float = 1e-4) -> np.ndarray:
     return (level * RNG.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32)
 
@@ -39,10 +50,34 @@ def test_gate_finds_speech_like_sound():
     assert EnergyVad().has_speech(talk(0.3, 0.5, 1.0)[0])
 
 
+def test_speech_that_never_pauses_is_speech_whole():
+    """Its quietest 10 % is speech, so the floor is its quietest 0.1 s (a stop closure)."""
+    audio = unbroken(2.6)
+    db = EnergyVad().frame_db(audio)
+    assert not (db > np.percentile(db, 10) + 12.0).sum() >= 10  # the 10th-percentile floor hears no speech
+    regions = EnergyVad().speech_regions(audio)
+    assert regions and regions[0][0] < 0.05 and regions[-1][1] > 2.5
+    assert speech_seconds(regions) > 2.3
+
+
+def _noise_with_dropout() -> np.ndarray:
+    noise = (0.03 * RNG.standard_normal(2 * SAMPLE_RATE)).astype(np.float32)
+    noise[8000:9600] = 0.0  # 0.1 s of digital silence: a capture glitch, not the room's floor
+    return noise
+
+
+def _drifting_noise() -> np.ndarray:
+    t = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    gain = 10 ** (3.0 * np.sin(2 * np.pi * 0.5 * t) / 20)  # +-3 dB, slowly: a fan, traffic
+    return (0.03 * gain * RNG.standard_normal(t.size)).astype(np.float32)
+
+
 @pytest.mark.parametrize("audio", [
     np.zeros(SAMPLE_RATE, np.float32),
     silence(2.0),
     (0.3 * RNG.standard_normal(2 * SAMPLE_RATE)).astype(np.float32),  # loud white noise
+    _noise_with_dropout(),
+    _drifting_noise(),
     np.zeros(100, np.float32),  # shorter than one frame
     np.zeros(0, np.float32),
 ])

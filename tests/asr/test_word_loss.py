@@ -120,6 +120,18 @@ def test_sentences_after_a_pause_are_not_dropped_by_a_text_only_decode(corpus, t
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_sentence_cut_tightly_and_read_without_a_pause_is_transcribed(corpus, transcribers, mode):
+    """This audiobook sentence never pauses: cut to its speech (no lead or trail silence), its
+    quietest 10 % of frames is speech 12 dB under its loudest, and the detector called all of it
+    "no speech" -- the model was never run, an empty transcript (plain faster-whisper has no
+    gate and transcribes it)."""
+    audio = read_audio(corpus / "clips" / "pocketsphinx_librivox-0930.wav")
+    start, end = 0.27, 2.855  # its speech, as the detector finds it in the whole clip
+    text = transcribers[mode].transcribe(audio[int(start * 16000):int(end * 16000)]).text
+    assert recall(reference(corpus, ["pocketsphinx_librivox-0930"]), text) >= 0.8, text
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_whispered_passage_between_louder_speakers_is_kept(corpus, transcribers, mode):
     """Case 3: the whispered clip (-48 dBFS) inside one chunk between louder speakers."""
     names = ["mfa_thoughts", "mfa_whisper2", "pocketsphinx_cards-002"]

@@ -10,8 +10,12 @@ Two backends with one interface (:class:`EnergyVad`, :class:`SileroVad`):
 The energy backend uses the compiled ``voiceflow_core.frame_energy`` kernel (25 ms frames,
 10 ms hop). Its gate compares every frame with the clip's own noise floor: speech is a
 non-stationary signal whose loud frames stand well above its quiet ones, while silence and
-steady noise do not.  Cuts go to the quietest stretch (smoothed energy minimum) in the second
-half of the allowed span, so a chunk is never shorter than half the maximum.
+steady noise do not.  The floor is the level of the quietest 10 % of the frames, the pauses
+around and between the words; audio cut tightly around speech that never pauses has no such
+10 % (it would be "no speech" whole: a 2.6 s audiobook sentence was), and there the floor is
+its quietest 0.1 s instead -- a stop closure or a breath, where even unbroken speech falls to
+the room's level (digital silence aside: a dropout in steady noise is not the noise's floor).  Cuts go to the quietest stretch (smoothed energy minimum) in the second half
+of the allowed span, so a chunk is never shorter than half the maximum.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ HOP = 160  # 10 ms
 SMOOTH_FRAMES = 20  # 200 ms: a cut lands in a pause, not between two syllables
 MIN_SPEECH_FRAMES = 10  # 100 ms of loud frames make "speech"
 FLOOR_PERCENTILE = 10.0
+QUIET_STRETCH_FRAMES = 8
 MERGE_GAP_S = 0.3
 """Speech frames closer than this belong to one speech region: the quiet stretches inside
 fluent speech (stop closures, unvoiced consonants, short hesitations) are shorter."""
@@ -38,8 +43,9 @@ def _db(rms: np.ndarray) -> np.ndarray:
 class EnergyVad:
     """Frame-energy voice activity (compiled kernel); see the module docstring.
 
-    ``margin_db``: how far above the clip's noise floor (10th percentile of frame energy) a
-    frame must be to count as speech; ``floor_dbfs``: frames below this are never speech.
+    ``margin_db``: how far above the clip's noise floor (10th percentile of frame energy; the
+    quietest :data:`QUIET_STRETCH_FRAMES` frames' mean when that finds no speech) a frame must
+    be to count as speech; ``floor_dbfs``: frames below this are never speech.
     """
 
     name = "energy"
@@ -57,8 +63,12 @@ class EnergyVad:
         db = self.frame_db(audio)
         if db.size == 0:
             return np.zeros(0, dtype=bool)
-        threshold = max(float(np.percentile(db, FLOOR_PERCENTILE)) + self.margin_db, self.floor_dbfs)
-        return db > threshold
+        loud = db > max(float(np.percentile(db, FLOOR_PERCENTILE)) + self.margin_db, self.floor_dbfs)
+        if np.count_nonzero(loud) < MIN_SPEECH_FRAMES:  # no pause to hear the floor in, or no speech
+            quietest = _quietest_stretch_db(db, self.floor_dbfs)
+            if quietest is not None:
+                loud = db > max(quietest + self.margin_db, self.floor_dbfs)
+        return loud
 
     def has_speech(self, audio: np.ndarray) -> bool:
         """True unless the audio is silence, too short to frame, or stationary noise."""
@@ -145,6 +155,19 @@ class SileroVad:
             return int(inside[-1]) if inside.size else None
 
         return _greedy_cuts(len(audio), max_samples, quietest)
+
+
+def _quietest_stretch_db(db: np.ndarray, silent_db: float) -> float | None:
+    """Mean level (dB) of the quietest :data:`QUIET_STRETCH_FRAMES` consecutive frames of
+    ``db`` (frame levels, dB; all of them when fewer) none of which is under ``silent_db``;
+    None when there are none such."""
+    n = min(QUIET_STRETCH_FRAMES, db.size)
+    window = np.ones(n)
+    sounding = np.convolve((db >= silent_db).astype(np.float64), window, mode="valid") > n - 0.5
+    if not sounding.any():
+        return None
+    mean = np.convolve(np.power(10.0, db / 10.0), window / n, mode="valid")
+    return float(10.0 * np.log10(float(mean[sounding].min())))
 
 
 def _regions(frames: np.ndarray, hop: int, frame: int) -> list[tuple[float, float]]:
