@@ -1276,8 +1276,8 @@ def _fresh_start(committed: list[str], carried: list[str], after_cut: bool, word
 def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:
     """Length of a leading run of ``hyp`` that repeats the end of the committed text word for
     word (>= ``shortest`` words): a decoder given the committed text as context and little new
-    sound echoes it.  A speaker may say a sentence again too, so a run is only dropped when a
-    decode without that context does not say it (:func:`_fresh_start`).  0 when none."""
+    sound echoes it.  A speaker may say a sentence again too: the callers drop a run only when
+    the decode had that context and a decode without it does not say the run.  0 when none."""
     tail = [_norm(w) for w in committed[-len(hyp):]] if hyp else []
     head = [_norm(w) for w in hyp]
     for n in range(min(len(tail), len(head)), shortest - 1, -1):
