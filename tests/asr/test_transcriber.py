@@ -293,6 +293,21 @@ def test_a_repetition_the_retry_decode_reproduces_is_kept_without_the_full_windo
     assert len(seen) == 2 and seen[0] < seen[1] < 3000  # the cheap rung decided
 
 
+def test_segments_repeating_the_one_before_beyond_what_the_speech_holds_are_a_loop(transcriber, clips, monkeypatch):
+    """Every rung, the full window too, says the phrase six times as six segments: more words
+    than the clip's 1.9 s of speech hold, so the repeats are the decoder's and one is kept (a
+    sentence said again, which the speech holds, is kept: tests/asr/test_word_loss.py)."""
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    phrase = " Go forward 10 meters."
+
+    def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
+        result = crafted(phrase * 6, features.shape[-1])
+        return WindowResult(**{**result.__dict__, "segments": tuple(RawSegment(0.3 * i, 0.3 * i + 0.3, phrase) for i in range(6))})
+
+    monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
+    assert transcriber.transcribe(pcm).text == "Go forward 10 meters."
+
+
 def test_without_retry_padding_a_loop_goes_straight_to_the_full_window(clips, monkeypatch):
     _, pcm, _ = clips("pocketsphinx_goforward")
     seen: list[int] = []

@@ -88,6 +88,18 @@ def test_a_word_said_four_times_survives_without_a_full_window_redecode(transcri
         assert len(windows) <= 2 and max(windows) < 3000, windows
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_sentence_said_again_after_a_pause_is_written_again(transcribers, mode):
+    """The sample said twice, 0.5 s apart: two segments with the same words.  A segment that
+    repeats the one before it was dropped as a decoder loop whatever the audio held, so
+    ``quality`` and ``balanced`` (timestamps: a segment per sentence) wrote it once; a loop
+    is now told by the text being longer than the speech can hold, as within a segment."""
+    audio = read_audio(sample_path())
+    text = transcribers[mode].transcribe(np.concatenate([audio, np.zeros(8000, np.float32), audio])).text
+    assert text.lower().count("internet") == 2, text
+    assert text.lower().count("computer") == 2, text
+
+
 # --- cases 1 and 3: speech the VAD found is accounted for by text -----------------------------
 def joined(corpus: Path, names: list[str]) -> np.ndarray:
     return np.concatenate([read_audio(corpus / "clips" / f"{name}.wav") for name in names])

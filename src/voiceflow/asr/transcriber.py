@@ -327,7 +327,6 @@ class Transcriber:
                 )
         if hotwords:
             segments = [replace(s, text=respell_hotwords(s.text, hotwords)) for s in segments]
-        segments = _dedupe(segments)
         text = " ".join(s.text for s in segments)
         total = time.perf_counter() - started
         return Transcript(
@@ -557,15 +556,18 @@ class Transcriber:
     def _accept(self, result: WindowResult, *, offset: float, length: float,
                 speech_s: float | None = None) -> list[Segment]:
         """Public segments of one window: silent windows dropped, times clamped to the chunk
-        (Whisper often ends the last segment in the padding), and looped phrases collapsed --
-        only when the text is longer than the chunk's ``speech_s`` seconds of speech can hold
-        (a repetition the speech can hold, kept by the widest decode tried, was spoken)."""
+        (Whisper often ends the last segment in the padding), and looped phrases collapsed, a
+        segment that says the one before it again dropped -- only when the text is longer than
+        the chunk's ``speech_s`` seconds of speech can hold (a repetition the speech can hold,
+        kept by the widest decode tried, was spoken: a speaker may say a sentence again)."""
         if is_silent(result.no_speech_prob, result.avg_logprob, self.config.asr):
             return []
         looped = speech_s is None or _asr_context.beyond_speech_rate(result.text, speech_s)
-        out = []
+        out: list[Segment] = []
         for raw in result.segments:
             text = collapse_loops(raw.text.strip()) if looped else raw.text.strip()
+            if looped and out and words(text) == words(out[-1].text):
+                continue
             if text:
                 end = min(raw.end, length)
                 out.append(Segment(
@@ -742,16 +744,6 @@ def _word_ends(segments: list[Segment], aligned: tuple, regions: list[tuple[floa
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:
     return replace(options, temperatures=options.temperatures[:1])
-
-
-def _dedupe(segments: list[Segment]) -> list[Segment]:
-    """Drop a segment whose words repeat the previous segment's (a decoder loop)."""
-    out: list[Segment] = []
-    for seg in segments:
-        if out and words(seg.text) and words(seg.text) == words(out[-1].text):
-            continue
-        out.append(seg)
-    return out
 
 
 def _default_threads(context: str) -> int:
