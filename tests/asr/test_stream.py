@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from voiceflow.asr import stream as stream_mod
 from voiceflow.asr.decode import RawSegment
 from voiceflow.asr.stream import (
     AGREE_GAP_S, FINISH_LOOKBACK_S, LEVEL_MEMORY_S, PAUSE_LOOKBACK_S, STEP_S, StreamUpdate, TranscriptStream,
-    _after_prefix, _repetition_start, _speaker_regions,
+    _after_prefix, _left_out_passage, _repetition_start, _speaker_regions,
     _agreement, _carried_by_time, _restarted, _carried_times, _case_swapped_probability, _common_prefix, _echo, _finish_cut,
     _fresh_start, _join, _split,
     _split_scored, _sure_words, _word_scores,
@@ -24,7 +25,7 @@ from voiceflow.asr.text import find_loop, words as text_words
 from voiceflow.asr.transcriber import Transcriber, Transcript
 from voiceflow.audio.file import read_audio
 from voiceflow.bench.asr import corpus_wer
-from voiceflow.bench.stream import feed_caught_up
+from voiceflow.bench.stream import feed_caught_up, long_dictations
 
 SAMPLE = Path(voiceflow.__file__).parent / "data" / "sample.wav"
 REFERENCE = (SAMPLE.parent / "sample.txt").read_text().strip()
@@ -152,6 +153,28 @@ def test_an_echo_of_the_committed_end_is_removed():
     assert _echo(committed, "The invention of the art of printing.".split()) == 7
     assert _echo(committed, "and then".split()) == 0
     assert _echo(committed, "printing. again".split()) == 0  # shorter than three words: speech may do that
+
+
+class _Piece(NamedTuple):  # an aligned word: what the coverage rules read of one
+    start: float
+    end: float
+
+
+def test_a_quiet_passage_the_words_leave_out_gets_a_buffer_of_its_own():
+    """Where the worker cuts instead of resting: before the first of the speaker's regions that
+    is 20 dB or more under the speaker's level, in a passage of 1 s or more, left out by the
+    aligned words and going on past them -- in the pause before it, at most 1 s ahead."""
+    speech = [(0.0, 3.0), (4.0, 5.5)]
+    words = [_Piece(0.1, 1.0), _Piece(1.1, 2.9)]
+    assert _left_out_passage(speech, [-20.0, -50.0], -20.0, words, 2.9) == pytest.approx(3.45)
+    assert _left_out_passage(speech, [-20.0, -30.0], -20.0, words, 2.9) is None  # not quiet
+    assert _left_out_passage([(0.0, 3.0), (4.0, 4.6)], [-20.0, -50.0], -20.0, words, 2.9) is None  # brief: background
+    heard = words + [_Piece(4.0, 4.7), _Piece(4.7, 5.5)]
+    assert _left_out_passage(speech, [-20.0, -50.0], -20.0, heard, 5.5) is None  # the words account for it
+    # quiet against the level the stream remembers (a louder speaker before this buffer)
+    assert _left_out_passage([(0.0, 1.5), (3.0, 4.5)], [-50.0, -50.0], -20.0, [_Piece(0.1, 1.4)], 1.4) \
+        == pytest.approx(2.2)
+    assert _left_out_passage([(0.0, 1.5), (3.0, 4.5)], [-50.0, -50.0], -50.0, [_Piece(0.1, 1.4)], 1.4) is None
 
 
 def test_a_repeat_of_the_committed_end_is_told_apart_from_the_first_new_word():
@@ -317,6 +340,29 @@ def test_a_sentence_said_again_and_decoded_whole_is_written_again(asr, speech, p
     text = s.finish().text
     assert corpus_wer([REFERENCE], [first]) <= 0.1, first
     assert corpus_wer([REFERENCE + " " + REFERENCE], [text]) <= 0.1, text
+
+
+@pytest.mark.slow
+def test_a_quiet_sentence_after_a_loud_one_is_decoded_at_its_own_level(asr, corpus):
+    """``bench stream``'s first ``corpus/more`` dictation from 13.5 s on: the end of a clip, a
+    FLEURS sentence at -21 dBFS, one at -58 dBFS ("Twentieth century research has shown ..."),
+    one at -59 dBFS.  The decodes of the buffer holding the loud sentence and the quiet one
+    said only the loud one's words, the stream rested on them and the quiet sentence was never
+    written (one-shot's coverage rule decodes such a passage on its own); the stream now cuts
+    before it, and its own buffer is decoded at its level."""
+    from difflib import SequenceMatcher
+
+    from voiceflow.bench.asr import find_clips, normalise
+
+    clips = [(name, read_audio(path), ref) for name, path, ref in find_clips(corpus / "more" / "clips")]
+    audio = long_dictations(clips, 5)[0][1]
+    quiet = normalise((corpus / "more" / "clips" / "cuttledoc_fleurs-en-007.txt").read_text()).split()
+    s = asr.stream()
+    feed_caught_up(s, audio[int(13.5 * 16000):])
+    text = s.finish().text
+    found = SequenceMatcher(None, quiet, normalise(text).split(), autojunk=False).get_matching_blocks()
+    assert sum(block.size for block in found) >= 0.7 * len(quiet), text
+    assert text.lower().count("modern times") == 1, text
 
 
 @pytest.mark.slow

@@ -988,7 +988,15 @@ class TranscriptStream:
             committed_in_buf = skip + len(agreed)
             covered = asr._judge(result, duration, speech_end, speech_s) is None
             if ended and covered and hyp and not fresh[len(agreed):]:  # all heard is committed, silence follows
-                self._resting = buf_start + int(speech_end * SAMPLE_RATE)
+                left_out = _left_out_passage(speech, [level_db(buf, region) for region in speech],
+                                             self._reference_db(), result.words or (), _words_end(result))
+                if left_out is None:  # rest from where the speech and the words heard in it end
+                    self._resting = buf_start + int(max(speech_end, min(_words_end(result), duration)) * SAMPLE_RATE)
+                else:  # not silence: a quiet passage the decode left out gets a buffer of its own
+                    self._times.extend(_carried_times(self._ends[len(self._ends) - self._carry:], buf_start / SAMPLE_RATE))
+                    self._carry = 0
+                    self._cut(buf_start + int(left_out * SAMPLE_RATE), after_cut=True)
+                    self._history = []
             n_carry = self._carry
         if update is not None:
             self._emit(update)  # before the cut's alignment: the words are shown as soon as they are settled
@@ -1321,6 +1329,29 @@ def _repetition_start(hyp: list[str]) -> int:
         if before > loop.start:
             return i
     return len(hyp)
+
+
+def _left_out_passage(speech: list[tuple[float, float]], levels: list[float], speaker_db: float, aligned,
+                      words_end: float) -> float | None:
+    """Where to cut a buffer so that a quiet passage its decode left out is decoded on its own
+    (the one-shot coverage rule's way: Whisper hears speech far under the loudest in its window
+    as background, and alone at its own level): the first of the speaker's ``speech`` regions
+    (s, with their ``levels``, dBFS) that is quiet against ``speaker_db``
+    (``context.quiet_regions``) in a passage of at least ``MIN_QUIET_PASSAGE_S``, that the
+    ``aligned`` words (anything with ``start``/``end`` s) do not account for and that goes on
+    past their end (``words_end``, s); the cut lies in the pause before it, at most
+    ``REGION_REACH_S`` ahead of it.  None when there is no such passage."""
+    from voiceflow.asr.transcriber import REGION_MARGIN_S, REGION_REACH_S
+
+    quiet = _ctx.quiet_regions(levels, speaker_db)
+    brief = _ctx.brief_quiet_regions(speech, quiet)
+    unaccounted = _ctx.unaccounted_regions(speech, aligned)
+    for i, (a, b) in enumerate(speech):
+        if quiet[i] and not brief[i] and i in unaccounted and b > words_end:
+            if a <= words_end:  # under a word the aligner stretched over it
+                return max(a - REGION_MARGIN_S, 0.0)
+            return max((words_end + a) / 2, a - REGION_REACH_S)
+    return None
 
 
 def _speaker_regions(asr: "Transcriber", ctx: np.ndarray, offset: int, reference_db: float
