@@ -14,8 +14,9 @@ steady noise do not.  The floor is the level of the quietest 10 % of the frames,
 around and between the words; audio cut tightly around speech that never pauses has no such
 10 % (it would be "no speech" whole: a 2.6 s audiobook sentence was), and there the floor is
 its quietest 0.1 s instead -- a stop closure or a breath, where even unbroken speech falls to
-the room's level (digital silence aside: a dropout in steady noise is not the noise's floor).  Cuts go to the quietest stretch (smoothed energy minimum) in the second half
-of the allowed span, so a chunk is never shorter than half the maximum.
+the room's level (digital silence aside: a dropout in steady noise is not the noise's floor).
+Cuts go to the quietest stretch (smoothed energy minimum) in the second half of the allowed
+span, so a chunk is never shorter than half the maximum.
 """
 
 from __future__ import annotations
