@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 import wave
@@ -301,8 +302,8 @@ def test_segments_repeating_the_one_before_beyond_what_the_speech_holds_are_a_lo
     phrase = " Go forward 10 meters."
 
     def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
-        result = crafted(phrase * 6, features.shape[-1])
-        return WindowResult(**{**result.__dict__, "segments": tuple(RawSegment(0.3 * i, 0.3 * i + 0.3, phrase) for i in range(6))})
+        segments = tuple(RawSegment(0.3 * i, 0.3 * i + 0.3, phrase) for i in range(6))
+        return dataclasses.replace(crafted(phrase * 6, features.shape[-1]), segments=segments)
 
     monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
     assert transcriber.transcribe(pcm).text == "Go forward 10 meters."

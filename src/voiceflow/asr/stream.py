@@ -565,12 +565,19 @@ class TranscriptStream:
                 rung.encoded, rung.tokens, len(buf) / SAMPLE_RATE)
             clock.decode += time.perf_counter() - t0
             timing = _carried_by_time(list(aligned), words, snap.carried_ends, buf_start)
+        decoded_alone: dict[bool, tuple[list, list[str]]] = {}
+
+        def without_context(cover: bool) -> tuple[list, list[str]]:
+            """The buffer decoded the one-shot way (no previous text), once per ``cover``."""
+            if cover not in decoded_alone:
+                found = self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=cover,
+                                            reference_db=snap.reference_db)
+                decoded_alone[cover] = (found, [w for seg in found for w in _split(seg.text)])
+            return decoded_alone[cover]
+
         skip, echo = _fresh_start(committed, carried, snap.after_cut, words, *timing)
         if echo and prompt_text:
-            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock, reference_db=snap.reference_db)
-            plain_words = [w for seg in plain_segments for w in _split(seg.text)]
-            if not _fresh_start(committed, carried, snap.after_cut, plain_words)[1]:
-                skip += echo  # the decoder echoed its context: without it, those words are not said
+            skip += _context_echo(echo, committed, carried, snap.after_cut, without_context(False)[1])
         skipped = len(words) - skip < snap.heard - DROPPED_WORDS
         restarted = _restarted(committed, words[skip:], snap.latest)
         if prompt_text and (skipped or restarted):
@@ -579,9 +586,7 @@ class TranscriptStream:
             # after the context (a loop's first step); the one-shot way (no previous text) decides
             # (its words aligned: both decodes may end the text at a pause, leaving the sentence
             # after it out, which the coverage rule then decodes on its own)
-            plain_segments = self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=skipped,
-                                                 reference_db=snap.reference_db)
-            plain_words = [w for seg in plain_segments for w in _split(seg.text)]
+            plain_segments, plain_words = without_context(skipped)
             plain_skip = _fresh_start(committed, carried, snap.after_cut, plain_words)[0]  # no context to echo
             if (len(plain_words) - plain_skip > len(words) - skip) if skipped \
                     else not _restarted(committed, plain_words[plain_skip:], snap.latest):
@@ -945,8 +950,7 @@ class TranscriptStream:
                 alone = _first_rung(asr, decoder, buf, speech_end, self._prompt_tokens(decoder, "", True),
                                     commits=True, speech_s=speech_s)
                 self.decodes += 1
-            if not _fresh_start(committed, carry, after_cut, _split(alone.text))[1]:
-                skip += echo  # the decoder echoed its context: without it, those words are not said
+            skip += _context_echo(echo, committed, carry, after_cut, _split(alone.text))
         with self._lock:
             if self._state != "open" or self._buf_start != buf_start:
                 return
@@ -988,10 +992,11 @@ class TranscriptStream:
             committed_in_buf = skip + len(agreed)
             covered = asr._judge(result, duration, speech_end, speech_s) is None
             if ended and covered and hyp and not fresh[len(agreed):]:  # all heard is committed, silence follows
+                words_end = _words_end(result)
                 left_out = _left_out_passage(speech, [level_db(buf, region) for region in speech],
-                                             self._reference_db(), result.words or (), _words_end(result))
+                                             self._reference_db(), result.words or (), words_end)
                 if left_out is None:  # rest from where the speech and the words heard in it end
-                    self._resting = buf_start + int(max(speech_end, min(_words_end(result), duration)) * SAMPLE_RATE)
+                    self._resting = buf_start + int(max(speech_end, min(words_end, duration)) * SAMPLE_RATE)
                 else:  # not silence: a quiet passage the decode left out gets a buffer of its own
                     self._times.extend(_carried_times(self._ends[len(self._ends) - self._carry:], buf_start / SAMPLE_RATE))
                     self._carry = 0
@@ -1272,7 +1277,7 @@ def _fresh_start(committed: list[str], carried: list[str], after_cut: bool, word
     ones, and the length of the run from there that repeats the committed end (:func:`_echo`;
     0 unless the buffer starts right after committed speech).  The first new word is
     ``words[start + echo]`` when the run is the decoder's echo of its context, ``words[start]``
-    when it was spoken (a decode without the committed text as context says it too)."""
+    when it was spoken (:func:`_context_echo`)."""
     n = _after_prefix([_norm(w) for w in carried], [_norm(w) for w in words], middles, carry_end)
     if not carried and after_cut:
         n = _repeat_of(committed, words)
@@ -1281,11 +1286,20 @@ def _fresh_start(committed: list[str], carried: list[str], after_cut: bool, word
     return n, 0
 
 
+def _context_echo(echo: int, committed: list[str], carried: list[str], after_cut: bool,
+                  words_without_context: list[str]) -> int:
+    """How many words to drop of an ``echo`` (:func:`_fresh_start`) found in a decode made with
+    the committed text as context: all of them when a decode of the same buffer without that
+    context (``words_without_context``) does not say the run too -- the decoder echoed its
+    context, which a decode without it cannot do; none when it does -- the speaker said it again."""
+    return 0 if _fresh_start(committed, carried, after_cut, words_without_context)[1] else echo
+
+
 def _echo(committed: list[str], hyp: list[str], shortest: int = 3) -> int:
     """Length of a leading run of ``hyp`` that repeats the end of the committed text word for
     word (>= ``shortest`` words): a decoder given the committed text as context and little new
-    sound echoes it.  A speaker may say a sentence again too: the callers drop a run only when
-    the decode had that context and a decode without it does not say the run.  0 when none."""
+    sound echoes it.  A speaker may say a sentence again too: a run is dropped only when the
+    decode had that context, as :func:`_context_echo` tells.  0 when none."""
     tail = [_norm(w) for w in committed[-len(hyp):]] if hyp else []
     head = [_norm(w) for w in hyp]
     for n in range(min(len(tail), len(head)), shortest - 1, -1):
