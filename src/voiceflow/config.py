@@ -72,7 +72,8 @@ class AsrConfig:
     speech_margin_db: float = 12.0
     """Energy gate: a frame is speech when louder than the noise floor by this many dB."""
     silence_floor_dbfs: float = -60.0
-    """Energy gate: frames quieter than this are never speech."""
+    """Energy gate: frames quieter than this are never speech (a quieter recording is lifted to
+    speech level first: ``voiceflow.asr.chunking.at_speech_level``)."""
     max_chunk_s: float = 24.0
     """Long audio is split at pauses into chunks of at most this many seconds."""
     workers: int = 2

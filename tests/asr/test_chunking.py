@@ -7,7 +7,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from voiceflow.asr.chunking import SAMPLE_RATE, EnergyVad, SileroVad, make_vad, speech_seconds
+from voiceflow.asr.chunking import (
+    QUIET_PEAK_DBFS, SAMPLE_RATE, EnergyVad, SileroVad, at_speech_level, make_vad, speech_seconds,
+)
 
 RNG = np.random.default_rng(7)
 
@@ -83,6 +85,31 @@ def _drifting_noise() -> np.ndarray:
 ])
 def test_gate_rejects_silence_noise_and_tiny_input(audio):
     assert not EnergyVad().has_speech(audio)
+
+
+def test_quiet_speech_is_brought_to_speech_level_and_found():
+    """Speech 50 dB down (loudest frame near -70 dBFS) is under the detector's -60 dBFS limit;
+    scaled so that its loudest frame is at ``QUIET_PEAK_DBFS`` it is found where it is at the usual
+    gain."""
+    loud, _ = talk(0.3, 1.0, 0.5)
+    quiet = loud * np.float32(10 ** (-50 / 20))
+    assert not EnergyVad().has_speech(quiet)
+    lifted = at_speech_level(quiet)
+    assert lifted.dtype == np.float32
+    assert EnergyVad().frame_db(lifted).max() == pytest.approx(QUIET_PEAK_DBFS, abs=0.01)
+    found, expected = EnergyVad().speech_regions(lifted), EnergyVad().speech_regions(loud)
+    assert len(found) == len(expected) == 2
+    assert np.allclose(found, expected, atol=0.02)  # a frame apart at most: the room's noise is lifted too
+
+
+@pytest.mark.parametrize("audio", [
+    voiced(1.0),  # usual level: untouched
+    np.zeros(SAMPLE_RATE, np.float32),  # digital silence
+    (2.0 ** -17 * RNG.standard_normal(SAMPLE_RATE)).astype(np.float32),  # under one 16-bit step
+    np.zeros(100, np.float32),  # shorter than a frame
+])
+def test_audio_at_speech_level_or_digital_silence_is_left_as_it_is(audio):
+    assert at_speech_level(audio) is audio
 
 
 def test_speech_end_is_where_the_sound_stops():

@@ -32,6 +32,13 @@ SMOOTH_FRAMES = 20  # 200 ms: a cut lands in a pause, not between two syllables
 MIN_SPEECH_FRAMES = 10  # 100 ms of loud frames make "speech"
 FLOOR_PERCENTILE = 10.0
 QUIET_STRETCH_FRAMES = 8
+QUIET_PEAK_DBFS = -30.0
+"""Speech at a usual gain peaks between -30 and -5 dBFS (25 ms frames), 30 dB or more above the
+detector's ``floor_dbfs`` (-60 dBFS).  A recording whose loudest frame is quieter (a quiet
+microphone, a distant talker; FLEURS read speech peaks near -53 dBFS) is brought up to this
+level before any decision on levels (:func:`at_speech_level`)."""
+QUANTUM_DBFS = -90.3
+"""One step of 16-bit audio (2**-15): a recording no louder than this is digital silence."""
 MERGE_GAP_S = 0.3
 """Speech frames closer than this belong to one speech region: the quiet stretches inside
 fluent speech (stop closures, unvoiced consonants, short hesitations) are shorter."""
@@ -178,6 +185,20 @@ def _regions(frames: np.ndarray, hop: int, frame: int) -> list[tuple[float, floa
     starts = np.concatenate([frames[:1], frames[breaks + 1]])
     ends = np.concatenate([frames[breaks], frames[-1:]])
     return [(int(a) * hop / SAMPLE_RATE, (int(b) * hop + frame) / SAMPLE_RATE) for a, b in zip(starts, ends)]
+
+
+def at_speech_level(audio: np.ndarray) -> np.ndarray:
+    """``audio`` (16 kHz float32), or a copy scaled so that its loudest 25 ms frame is at
+    :data:`QUIET_PEAK_DBFS` when it is quieter than that (and louder than digital silence,
+    :data:`QUANTUM_DBFS`).  Whisper hears both alike (its log-mel is normalised to its
+    maximum); the level limits of the detector and the decoding rules then mean for a quiet
+    microphone what they mean at a usual gain, so quiet speech is not "no speech"."""
+    if audio.size < FRAME:
+        return audio
+    peak = float(_db(voiceflow_core.frame_energy(audio, FRAME, HOP)).max())
+    if not QUANTUM_DBFS < peak < QUIET_PEAK_DBFS:
+        return audio
+    return audio * np.float32(10.0 ** ((QUIET_PEAK_DBFS - peak) / 20.0))
 
 
 def speech_seconds(regions: list[tuple[float, float]]) -> float:

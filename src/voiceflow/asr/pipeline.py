@@ -318,8 +318,10 @@ class PipelinedTranscriber:
 
 
 def _finished(stream: Any, audio: np.ndarray, index: int) -> Transcript | None:
-    """``stream.finish()`` when the stream was fed all of ``audio`` (16 kHz); else None (the
-    stream cancelled, the reason logged) and the caller transcribes ``audio``."""
+    """``stream.finish()`` when the stream was fed all of ``audio`` (16 kHz) and wrote some text;
+    else None (the stream cancelled, the reason logged) and the caller transcribes ``audio`` --
+    an empty text too, for the one-shot path hears speech the stream may not (it lifts a quiet
+    microphone's recording to speech level first; without speech it costs only its gate)."""
     missing_s = len(audio) / MODEL_RATE - stream.seconds
     if stream.lost_samples or stream.rejected_blocks or missing_s > STREAM_TOLERANCE_S:
         stream.cancel()
@@ -328,7 +330,8 @@ def _finished(stream: Any, audio: np.ndarray, index: int) -> Transcript | None:
                     stream.lost_samples, stream.rejected_blocks)
         return None
     try:
-        return stream.finish()
+        transcript = stream.finish()
     except Exception as exc:  # noqa: BLE001 - the recording is still here: transcribe it
         log.warning("job %d: finishing the live stream failed (%s); transcribing the recording instead", index, exc)
         return None
+    return transcript if transcript.text.strip() else None

@@ -6,8 +6,11 @@ and returns a :class:`Transcript`.  What happens inside, in order:
 1. **prepare** -- ``voiceflow.audio.file.to_model_rate`` (behind ``read_audio`` for a path) sets
    NaN/inf samples to 0, runs the audio guard (dtype, downmix, clipping or rejection) and
    resamples to 16 kHz;
-2. **gate** -- if the voice-activity backend finds no speech the model is not run at all and the
-   transcript is empty (no "Thank you." on silence);
+2. **gate** -- a recording quieter than speech at a usual gain (a quiet microphone) is first
+   lifted to speech level (``voiceflow.asr.chunking.at_speech_level``; Whisper hears it alike);
+   if the voice-activity backend finds no speech the model is not run at all and the
+   transcript is empty (no "Thank you." on silence); where it finds speech only once lifted,
+   only sure decodes are kept (a quiet room's breath is not a quiet talker);
 3. **split** -- audio longer than ``max_chunk_s`` is cut at pauses into chunks, decoded in
    parallel (one per model replica, ``workers``);
 4. **adaptive context** -- each chunk is encoded with only ``context_pad_s`` of silence after
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voiceflow.asr import context as _asr_context
-from voiceflow.asr.chunking import FRAME, HOP, EnergyVad, level_db, make_vad, speech_seconds
+from voiceflow.asr.chunking import FRAME, HOP, EnergyVad, at_speech_level, level_db, make_vad, speech_seconds
 from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import collapse_loops, repetitions_reproduced, respell_hotwords, words
@@ -298,7 +301,12 @@ class Transcriber:
         duration = len(samples) / SAMPLE_RATE
         clock = _Clock()
         segments: list[Segment] = []
-        if len(samples) and self._vad.speech_end_s(samples) is not None:
+        lifted = at_speech_level(samples)  # a quiet microphone's speech is speech
+        if len(samples) and self._vad.speech_end_s(lifted) is not None:
+            # speech heard only once lifted may be a quiet room's breath or rustle, not a quiet
+            # talker: only what the model is sure of is kept, as for a region decoded alone
+            only_lifted = lifted is not samples and self._vad.speech_end_s(samples) is None
+            samples = lifted
             prompt_tokens = decoder.prompt(prompt, hotwords, timestamps=self.config.asr.timestamps)
             max_samples = int(self.config.asr.max_chunk_s * SAMPLE_RATE)
             bounds = [0, *self._vad.cut_points(samples, max_samples), len(samples)]
@@ -324,6 +332,7 @@ class Transcriber:
                 segments.extend(
                     replace(seg, start=round(seg.start + offset, 3), end=round(seg.end + offset, 3))
                     for seg in chunk_segments
+                    if not only_lifted or self._sure(seg.no_speech_prob, seg.avg_logprob)
                 )
         if hotwords:
             segments = [replace(s, text=respell_hotwords(s.text, hotwords)) for s in segments]
@@ -336,6 +345,13 @@ class Transcriber:
             timings=Timings(clock.features, clock.encode, clock.decode, total),
             mode=self.mode,
         )
+
+    def _sure(self, no_speech_prob: float, avg_logprob: float) -> bool:
+        """Whether a decode is confident: its no-speech probability at most
+        ``no_speech_threshold`` *and* its average log-probability at least ``log_prob_threshold``
+        (Whisper's silence rule drops a decode only when both fail)."""
+        asr = self.config.asr
+        return no_speech_prob <= asr.no_speech_threshold and avg_logprob >= asr.log_prob_threshold
 
     def _transcribe_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, prompt: list[int],
                           clock: "_Clock", *, ends_utterance: bool = True) -> list[Segment]:
@@ -443,7 +459,6 @@ class Transcriber:
         only a sure result is merged).  Decoded with the adaptive ladder in every mode: a region
         is a few seconds, and a 30 s window per region would cost ``quality`` more than plain
         faster-whisper's whole decode."""
-        asr = self.config.asr
         db = EnergyVad().frame_db(chunk)
         floor_db = float(np.percentile(db, 10.0)) if db.size else 0.0
         before = max(REGION_MARGIN_S, _soft_edge_s(db, floor_db, region[0], max(room[0], region[0] - REGION_REACH_S)))
@@ -454,7 +469,7 @@ class Transcriber:
         speech_s = region[1] - region[0]
         result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s,
                                     context="adaptive", ends_utterance=False)
-        if result.avg_logprob < asr.log_prob_threshold or result.no_speech_prob > asr.no_speech_threshold:
+        if not self._sure(result.no_speech_prob, result.avg_logprob):
             return []
         return self._accept(result, offset=start, length=(hi - lo) / SAMPLE_RATE, speech_s=speech_s)
 
