@@ -28,6 +28,8 @@ def test_long_dictations_join_clips_with_pauses_into_20_to_60_s():
 def test_speech_onset_is_the_first_loud_frame():
     assert speech_onset_s(tone(2.0, start_silence=1.5)) == pytest.approx(1.5, abs=0.05)
     assert speech_onset_s(np.zeros(16000, np.float32)) == 0.0
+    quiet = tone(2.0, start_silence=1.5) * np.float32(10 ** (-60 / 20))  # a quiet microphone
+    assert speech_onset_s(quiet) == pytest.approx(1.5, abs=0.05)
 
 
 def run(set_name, mode, seconds, stream_s, plain_s, first=1.0, text="a b c"):

@@ -98,10 +98,12 @@ def long_dictations(clips: list[tuple[str, np.ndarray, str]], count: int, seed: 
 
 
 def speech_onset_s(audio: np.ndarray) -> float:
-    """Seconds to the first frame the energy VAD calls speech (0.0 when none)."""
-    from voiceflow.asr.chunking import HOP, EnergyVad
+    """Seconds to the first frame the energy VAD calls speech (0.0 when none), in the clip
+    lifted to speech level as one-shot ``transcribe()`` hears it (a quiet clip's onset is not
+    its first loud syllable)."""
+    from voiceflow.asr.chunking import HOP, EnergyVad, at_speech_level
 
-    loud = np.flatnonzero(EnergyVad().speech_frames(audio))
+    loud = np.flatnonzero(EnergyVad().speech_frames(at_speech_level(audio)))
     return float(loud[0] * HOP / RATE) if loud.size else 0.0
 
 
