@@ -55,26 +55,6 @@ def test_hotwords_spell_the_word_in_every_mode(transcribers, mode):
     assert "ComfyUI" in with_hotword.segments[0].text
 
 
-def test_a_quiet_rooms_sounds_lifted_to_speech_level_are_not_written(corpus, transcribers):
-    """The stretches before the first and after the last speech of the corpus clips that hold
-    no word (a studio's breath, a click, room tone), as a quiet microphone's whole recording:
-    lifted to speech level their sounds pass the gate, and Whisper wrote "you", "Okay." on 8 of
-    these 9 in ``balanced`` when every decode was kept -- only a sure decode is kept."""
-    stretches = {"mfa_surround": (0, 0.87), "mfa_thoughts": (-1.23, None), "mfa_whisper2": (0, 0.53)}
-    more = {"mfa_crossword": (0, 1.75), "mfa_english-t": (0, 0.53), "mfa_uhum": (-0.67, None),
-            "mfa_words": (0, 0.74), "mfa_youknow": (0, 1.93), "cuttledoc_fleurs-en-006": (0, 0.74)}
-    pieces = []
-    for folder, names in ((corpus / "clips", stretches), (corpus / "more" / "clips", more)):
-        for name, (start, end) in names.items():
-            path = folder / f"{name}.wav"
-            if not path.exists():
-                pytest.skip(f"{path} not in the corpus")
-            audio = read_audio(path)
-            pieces.append(audio[int(start * 16000): None if end is None else int(end * 16000)])
-    for mode, transcriber in transcribers.items():
-        assert [transcriber.transcribe(piece).text.strip(" .") for piece in pieces] == [""] * len(pieces), mode
-
-
 # --- case 2: a spoken repetition is not a decoder loop ---------------------------------------
 def said_four_times() -> np.ndarray:
     """The bundled sample ("Voice typing works on your own computer without sending ...") with
@@ -173,6 +153,26 @@ def test_speech_from_a_quiet_microphone_is_transcribed(corpus, transcribers, mod
     quiet = audio * np.float32(10 ** (-55 / 20))
     text = transcribers[mode].transcribe(quiet).text
     assert recall(reference(corpus, ["coquitts_LJ001-0001"]), text) >= 0.9, text
+
+
+def test_a_quiet_rooms_sounds_lifted_to_speech_level_are_not_written(corpus, transcribers):
+    """The stretches before the first and after the last speech of the corpus clips that hold
+    no word (a studio's breath, a click, room tone), as a quiet microphone's whole recording:
+    lifted to speech level their sounds pass the gate, and Whisper wrote "you", "Okay." on 8 of
+    these 9 in ``balanced`` when every decode was kept -- only a sure decode is kept."""
+    stretches = {"mfa_surround": (0, 0.87), "mfa_thoughts": (-1.23, None), "mfa_whisper2": (0, 0.53)}
+    more = {"mfa_crossword": (0, 1.75), "mfa_english-t": (0, 0.53), "mfa_uhum": (-0.67, None),
+            "mfa_words": (0, 0.74), "mfa_youknow": (0, 1.93), "cuttledoc_fleurs-en-006": (0, 0.74)}
+    pieces = []
+    for folder, names in ((corpus / "clips", stretches), (corpus / "more" / "clips", more)):
+        for name, (start, end) in names.items():
+            path = folder / f"{name}.wav"
+            if not path.exists():
+                pytest.skip(f"{path} not in the corpus")
+            audio = read_audio(path)
+            pieces.append(audio[int(start * 16000): None if end is None else int(end * 16000)])
+    for mode, transcriber in transcribers.items():
+        assert [transcriber.transcribe(piece).text.strip(" .") for piece in pieces] == [""] * len(pieces), mode
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -195,7 +195,7 @@ def at_speech_level(audio: np.ndarray) -> np.ndarray:
     microphone what they mean at a usual gain, so quiet speech is not "no speech"."""
     if audio.size < FRAME:
         return audio
-    peak = float(_db(voiceflow_core.frame_energy(audio, FRAME, HOP)).max())
+    peak = float(EnergyVad().frame_db(audio).max())
     if not QUANTUM_DBFS < peak < QUIET_PEAK_DBFS:
         return audio
     return audio * np.float32(10.0 ** ((QUIET_PEAK_DBFS - peak) / 20.0))

@@ -91,6 +91,14 @@ def is_silent(no_speech_prob: float, avg_logprob: float, thresholds: Any) -> boo
     return no_speech_prob > thresholds.no_speech_threshold and avg_logprob < thresholds.log_prob_threshold
 
 
+def is_confident(no_speech_prob: float, avg_logprob: float, thresholds: Any) -> bool:
+    """Both halves of Whisper's silence rule pass: the no-speech token is unlikely *and* the text
+    is likely -- what a decode with little evidence of speech around it must show to be kept
+    (a region decoded alone, a recording heard as speech only once lifted to speech level).
+    ``thresholds`` as for :func:`is_silent`."""
+    return no_speech_prob <= thresholds.no_speech_threshold and avg_logprob >= thresholds.log_prob_threshold
+
+
 def generation_limits(prompt_length: int, budget: int) -> tuple[int, int]:
     """``(new tokens allowed, max_length to pass)`` for a decode of at most ``budget`` new tokens.
 

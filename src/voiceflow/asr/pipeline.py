@@ -319,9 +319,10 @@ class PipelinedTranscriber:
 
 def _finished(stream: Any, audio: np.ndarray, index: int) -> Transcript | None:
     """``stream.finish()`` when the stream was fed all of ``audio`` (16 kHz) and wrote some text;
-    else None (the stream cancelled, the reason logged) and the caller transcribes ``audio`` --
-    an empty text too, for the one-shot path hears speech the stream may not (it lifts a quiet
-    microphone's recording to speech level first; without speech it costs only its gate)."""
+    else None and the caller transcribes ``audio``: when the stream missed some of it (the
+    stream cancelled, the reason logged), its ``finish()`` failed (logged), or its text is empty
+    (the one-shot path hears speech the stream may not: it lifts a quiet microphone's recording
+    to speech level first; without speech it costs only its gate)."""
     missing_s = len(audio) / MODEL_RATE - stream.seconds
     if stream.lost_samples or stream.rejected_blocks or missing_s > STREAM_TOLERANCE_S:
         stream.cancel()

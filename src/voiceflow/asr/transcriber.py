@@ -43,7 +43,7 @@ import numpy as np
 
 from voiceflow.asr import context as _asr_context
 from voiceflow.asr.chunking import FRAME, HOP, EnergyVad, at_speech_level, level_db, make_vad, speech_seconds
-from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_silent
+from voiceflow.asr.decode import MAX_LENGTH, DecodeOptions, WindowDecoder, WindowResult, is_confident, is_silent
 from voiceflow.asr.features import silence_padded_log_mel
 from voiceflow.asr.text import collapse_loops, repetitions_reproduced, respell_hotwords, words
 from voiceflow.audio.file import LoadedAudio, TruncatedAudioWarning, load_audio, to_model_rate
@@ -332,7 +332,7 @@ class Transcriber:
                 segments.extend(
                     replace(seg, start=round(seg.start + offset, 3), end=round(seg.end + offset, 3))
                     for seg in chunk_segments
-                    if not only_lifted or self._sure(seg.no_speech_prob, seg.avg_logprob)
+                    if not only_lifted or is_confident(seg.no_speech_prob, seg.avg_logprob, self.config.asr)
                 )
         if hotwords:
             segments = [replace(s, text=respell_hotwords(s.text, hotwords)) for s in segments]
@@ -345,13 +345,6 @@ class Transcriber:
             timings=Timings(clock.features, clock.encode, clock.decode, total),
             mode=self.mode,
         )
-
-    def _sure(self, no_speech_prob: float, avg_logprob: float) -> bool:
-        """Whether a decode is confident: its no-speech probability at most
-        ``no_speech_threshold`` *and* its average log-probability at least ``log_prob_threshold``
-        (Whisper's silence rule drops a decode only when both fail)."""
-        asr = self.config.asr
-        return no_speech_prob <= asr.no_speech_threshold and avg_logprob >= asr.log_prob_threshold
 
     def _transcribe_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, prompt: list[int],
                           clock: "_Clock", *, ends_utterance: bool = True) -> list[Segment]:
@@ -469,7 +462,7 @@ class Transcriber:
         speech_s = region[1] - region[0]
         result = self._decode_chunk(decoder, chunk[lo:hi], region[1] - start, prompt, clock, speech_s,
                                     context="adaptive", ends_utterance=False)
-        if not self._sure(result.no_speech_prob, result.avg_logprob):
+        if not is_confident(result.no_speech_prob, result.avg_logprob, self.config.asr):
             return []
         return self._accept(result, offset=start, length=(hi - lo) / SAMPLE_RATE, speech_s=speech_s)
 
