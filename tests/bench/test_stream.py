@@ -45,10 +45,12 @@ def test_summary_medians_ratios_and_table(tmp_path):
     assert (clips["set"], clips["n"], clips["timed"]) == ("clips", 3, 2)  # > 12 s: not timed
     assert clips["stream_ms"] == pytest.approx(75.0) and clips["plain_ms"] == pytest.approx(500.0)
     assert clips["stream_med_x_plain_med"] == pytest.approx(0.15)
+    assert clips["stream_max_ms"] == pytest.approx(100.0)  # the longest wait of the timed clips
     assert clips["wer_stream"] == pytest.approx(1 / 9) and clips["wer_plain"] == 0.0
     assert clips["no_first_word"] == 1 and clips["first_word_s"] == 1.0
     table = markdown_table(rows)
     assert table.count("\n") == 4 and "| dictations | balanced |" in table
+    assert "| clips | balanced | 3 (2) | 75 | 100 | 200 | 500 |" in table
     write_chart(runs, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 1000
 

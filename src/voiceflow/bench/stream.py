@@ -9,7 +9,8 @@ end of the clip, and then, on the same audio and in the same process, one-shot
 clip, so load from other processes hits all three alike.  Reported per set and mode:
 
 * release-to-text: the time inside ``finish()`` (streaming), inside ``transcribe()`` (one-shot),
-  plain's processing time; medians and the ratios to plain's median;
+  plain's processing time; medians and the ratios to plain's median, and the stream's longest
+  wait (a median of a few milliseconds says nothing of the utterance a user waits seconds for);
 * WER of each (``whisper-normalizer``'s English normaliser, then ``jiwer``, corpus level);
 * onset-to-first-committed-word: wall time from feeding the first speech frame (the energy
   VAD's first loud frame of the clip) to the first ``on_update`` with committed text (median);
@@ -197,7 +198,8 @@ def run_benchmark(corpus: Path, modes: Sequence[str] = MODES, *, limit: int | No
 
 
 def summary(runs: Sequence[Run]) -> list[dict]:
-    """One row per (set, mode): medians, ratios to plain, WERs, first word, CPU, drops."""
+    """One row per (set, mode): medians, ratios to plain, the stream's longest wait, WERs, first
+    word, CPU, drops."""
     rows = []
     for set_name in ("clips", "dictations"):
         for mode in dict.fromkeys(r.mode for r in runs):
@@ -213,6 +215,7 @@ def summary(runs: Sequence[Run]) -> list[dict]:
                 "audio_s": sum(r.seconds for r in group),
                 "stream_ms": med["stream_s"] * 1000, "oneshot_ms": med["oneshot_s"] * 1000,
                 "plain_ms": med["plain_s"] * 1000,
+                "stream_max_ms": max(r.stream_s for r in timed) * 1000,
                 "stream_x_plain": statistics.median(r.stream_s / r.plain_s for r in timed),
                 "stream_med_x_plain_med": med["stream_s"] / med["plain_s"],
                 "oneshot_med_x_plain_med": med["oneshot_s"] / med["plain_s"],
@@ -229,14 +232,15 @@ def summary(runs: Sequence[Run]) -> list[dict]:
 
 def markdown_table(rows: Sequence[dict]) -> str:
     lines = [
-        "| set | mode | clips (timed) | release-to-text stream (ms) | one-shot (ms) | plain (ms) "
+        "| set | mode | clips (timed) | release-to-text stream (ms) | stream, longest (ms) | one-shot (ms) | plain (ms) "
         "| stream ÷ plain (medians) | one-shot ÷ plain | WER stream % | one-shot % | plain % "
         "| first word after onset (s, median) | CPU s per audio s | blocks dropped |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['set']} | {r['mode']} | {r['n']} ({r['timed']}) | {r['stream_ms']:.0f} | {r['oneshot_ms']:.0f} "
+            f"| {r['set']} | {r['mode']} | {r['n']} ({r['timed']}) | {r['stream_ms']:.0f} | {r['stream_max_ms']:.0f} "
+            f"| {r['oneshot_ms']:.0f} "
             f"| {r['plain_ms']:.0f} | {r['stream_med_x_plain_med']:.3f} | {r['oneshot_med_x_plain_med']:.3f} "
             f"| {r['wer_stream'] * 100:.2f} | {r['wer_oneshot'] * 100:.2f} | {r['wer_plain'] * 100:.2f} "
             f"| {r['first_word_s']:.2f} | {r['cpu_per_audio_s']:.2f} | {r['dropped_blocks']} |"
