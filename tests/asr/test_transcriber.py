@@ -340,6 +340,49 @@ def test_unlikely_adaptive_decode_is_kept_when_the_full_window_is_no_likelier(tr
     assert transcript.segments[0].avg_logprob == -1.1  # the likelier adaptive (retry) decode
 
 
+def test_speech_past_the_last_segment_under_aligned_words_ends_the_ladder(transcriber, clips, monkeypatch):
+    """Two ways the ladder learns that a decode which ends short of the speech left nothing out
+    that another window would write: its aligned words reach the speech end (tiny's segment
+    timestamps are coarse: a FLEURS sentence's last segment "ended" at 10.0 s, its last word,
+    aligned, at 10.9 s), or more silence gave the same words (the full window is only more
+    silence) where the coverage rule has regions to decode alone.  Otherwise it goes on to the
+    full window as before."""
+    from voiceflow.asr.transcriber import _Clock
+
+    _, pcm, _ = clips("pocketsphinx_goforward")
+    said = pcm.astype(np.float32) / 32768
+    audio = np.concatenate([said, np.zeros(8000, np.float32), said])  # said twice: two speech regions
+    regions = transcriber._vad.speech_regions(audio)
+    assert len(regions) == 2
+    start, end = regions[0][0], regions[-1][1]
+    prompt = transcriber._decoder.prompt(timestamps=True)
+
+    def rungs(words_end: float | None, texts: tuple[str, ...] = (" Go forward 10 meters.",)) -> list[int]:
+        seen: list[int] = []
+
+        def fake_decode_window(features, prompt, options, content_s, speech_s=None, align=False):
+            seen.append(features.shape[-1])
+            text = texts[min(len(seen), len(texts)) - 1]
+            result = crafted(text, features.shape[-1], end=start + 0.2)  # short of the speech
+            if words_end is None:
+                return result
+            bounds = np.linspace(start, words_end, 5)
+            words = tuple(RawSegment(float(a), float(b), w)
+                          for a, b, w in zip(bounds, bounds[1:], (" Go", " forward", " 10", " meters.")))
+            return dataclasses.replace(result, words=words)
+
+        monkeypatch.setattr(transcriber._decoder, "decode_window", fake_decode_window)
+        transcriber._decode_chunk(transcriber._decoder, audio, end, prompt, _Clock(), end - start, align=True)
+        return seen
+
+    assert len(rungs(end)) == 1  # the words reach the speech end: the first rung stands
+    assert len(rungs(start + 0.3)) == 2  # the words stop short too; more silence, the same words
+    assert len(rungs(None)) == 2  # not aligned; the same
+    assert len(rungs(None, (" Go forward.", " Go forward 10 meters."))) == 3  # more silence, more words: the full window
+    audio, end = said, regions[0][1]  # one region: nothing for the coverage rule to decode alone
+    assert len(rungs(None)) == 3
+
+
 def test_real_decoder_split_segments_on_crafted_tokens(transcriber):
     dec = transcriber._decoder
     tb = dec.timestamp_begin
