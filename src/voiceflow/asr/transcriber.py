@@ -516,10 +516,11 @@ class Transcriber:
             rungs.append(full_frames)
         rungs = [f for k, f in enumerate(rungs) if f <= full_frames and (k == 0 or rungs[k - 1] < f)]
         tried: list[tuple[str, WindowResult]] = []
+        regions = self._vad.speech_regions(chunk)
         for frames in rungs:
             result = decode(frames)
             reason = self._judge(result, duration, speech_end, speech_s)
-            if reason == "uncovered" and self._words_account_for_speech(chunk, result):
+            if reason == "uncovered" and _words_account_for_speech(regions, result):
                 reason = None  # the segments' end is short of the speech, the words are not
             if tried and tried[-1][0] == "repetition" and repetitions_reproduced(tried[-1][1].text, result.text):
                 # spoken, not looped: the wider context heard the same repetition
@@ -527,7 +528,7 @@ class Transcriber:
             if reason is None or frames == rungs[-1]:
                 break
             if reason == "uncovered" and tried and tried[-1][0] == "uncovered" \
-                    and words(tried[-1][1].text) == words(result.text) and len(self._vad.speech_regions(chunk)) > 1:
+                    and words(tried[-1][1].text) == words(result.text) and len(regions) > 1:
                 # more silence changed no word: the window's end is not what stops the decoder, and
                 # the full window is only more silence; the coverage rule decodes the regions left
                 # out on their own (it has nothing to decode alone in a single region)
@@ -542,19 +543,6 @@ class Transcriber:
         if best is not None and best.avg_logprob >= result.avg_logprob:
             return best
         return result
-
-    def _words_account_for_speech(self, chunk: np.ndarray, result: WindowResult) -> bool:
-        """Whether ``result``'s aligned words (when it was aligned) account for every speech
-        region of ``chunk`` (``context.unaccounted_regions``).  Then speech after the last
-        segment's end is the coarseness of the segment timestamps, not speech left out: tiny's
-        often fall on whole seconds (a FLEURS sentence's last segment "ended" at 10.0 s, its last
-        word, aligned, at 10.9 s), and more silence or the full window, which the ladder would
-        try next, gives the same words with the same timestamps (the coverage rule after the
-        ladder still decodes on its own any region the segments leave out)."""
-        if not result.words:
-            return False
-        regions = self._vad.speech_regions(chunk)
-        return bool(regions) and not _asr_context.unaccounted_regions(regions, result.words)
 
     def _padded_frames(self, n_samples: int, speech_end: float | None, pad_s: float) -> int:
         """Mel frames of the window for ``n_samples`` of audio whose speech ends ``speech_end``
@@ -769,6 +757,17 @@ def _word_ends(segments: list[Segment], aligned: tuple, regions: list[tuple[floa
         if spanned:
             ends[last] = min(ends[last], spanned[0])
     return ends
+
+
+def _words_account_for_speech(regions: list[tuple[float, float]], result: WindowResult) -> bool:
+    """Whether ``result``'s aligned words (when it was aligned) account for every speech region
+    (``regions``, seconds; ``context.unaccounted_regions``).  Then speech after the last
+    segment's end is the coarseness of the segment timestamps, not speech left out: tiny's often
+    fall on whole seconds (a FLEURS sentence's last segment "ended" at 10.0 s, its last word,
+    aligned, at 10.9 s), and more silence or the full window, which the ladder would try next,
+    gives the same words with the same timestamps (the coverage rule after the ladder still
+    decodes on its own any region the segments leave out)."""
+    return bool(result.words) and bool(regions) and not _asr_context.unaccounted_regions(regions, result.words)
 
 
 def _first_temperature(options: DecodeOptions) -> DecodeOptions:
