@@ -636,7 +636,7 @@ class TranscriptStream:
                 # ladder's next rungs), no context does -- the one-shot way
                 return self._decode_buffer(buf, buf_start, speech_end, "", clock, cover=cover, reference_db=reference_db)
         if result is None:
-            result = asr._decode_chunk(decoder, buf, speech_end, prompt, clock, speech_s, align=cover)
+            result = asr._decode_chunk(decoder, buf, speech_end, prompt, clock, speech_s, align=cover, regions=regions)
         segments = asr._accept(result, offset=0.0, length=length, speech_s=speech_s)
         # the decoder may end the text at a pause and leave the next sentence out, with or
         # without the context (seen: "...fine typography." for 8 s of a tail whose last 5 s are

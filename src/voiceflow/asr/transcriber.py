@@ -361,7 +361,7 @@ class Transcriber:
         length = len(chunk) / SAMPLE_RATE
         align = len(regions) > 1 and length >= _asr_context.ALIGN_MIN_S
         result = self._decode_chunk(decoder, chunk, regions[-1][1], prompt, clock, speech_s, align=align,
-                                    ends_utterance=ends_utterance)
+                                    ends_utterance=ends_utterance, regions=regions)
         segments = self._accept(result, offset=0.0, length=length, speech_s=speech_s)
         return self._account_for_speech(decoder, chunk, regions, segments, prompt, clock, result.words)
 
@@ -468,7 +468,8 @@ class Transcriber:
 
     def _decode_chunk(self, decoder: WindowDecoder, chunk: np.ndarray, speech_end: float, prompt: list[int],
                       clock: "_Clock", speech_s: float | None = None, *, align: bool = False,
-                      context: str | None = None, ends_utterance: bool = True) -> WindowResult:
+                      context: str | None = None, ends_utterance: bool = True,
+                      regions: list[tuple[float, float]] | None = None) -> WindowResult:
         """Decode one chunk (at most ``max_chunk_s``) as the mode says: the adaptive ladder
         (short window, then ``retry_pad_s``, then the full window, each rung only when the one
         before is judged wrong), the full window, or both.
@@ -477,7 +478,9 @@ class Transcriber:
         seconds of speech it found in ``chunk`` (None: unknown); ``align``: time the words of
         the result (``WindowResult.words``); ``context``: overrides the mode's context policy;
         ``ends_utterance``: the chunk ends where the speaker stopped, not at a cut at a pause
-        (``DecodeOptions.beam_if_unfinished``).  Thread-safe (no state kept);
+        (``DecodeOptions.beam_if_unfinished``); ``regions``: the VAD's speech regions of ``chunk``
+        when the caller has them (else found here, only if a rung is judged "uncovered").
+        Thread-safe (no state kept);
         this is the entry point for decoding any window of audio with ``prompt``'s
         previous-context text (:meth:`WindowDecoder.prompt`)."""
         asr = self.config.asr
@@ -516,10 +519,11 @@ class Transcriber:
             rungs.append(full_frames)
         rungs = [f for k, f in enumerate(rungs) if f <= full_frames and (k == 0 or rungs[k - 1] < f)]
         tried: list[tuple[str, WindowResult]] = []
-        regions = self._vad.speech_regions(chunk)
         for frames in rungs:
             result = decode(frames)
             reason = self._judge(result, duration, speech_end, speech_s)
+            if reason == "uncovered" and regions is None:
+                regions = self._vad.speech_regions(chunk)
             if reason == "uncovered" and _words_account_for_speech(regions, result):
                 reason = None  # the segments' end is short of the speech, the words are not
             if tried and tried[-1][0] == "repetition" and repetitions_reproduced(tried[-1][1].text, result.text):
@@ -528,7 +532,7 @@ class Transcriber:
             if reason is None or frames == rungs[-1]:
                 break
             if reason == "uncovered" and tried and tried[-1][0] == "uncovered" \
-                    and words(tried[-1][1].text) == words(result.text) and len(regions) > 1:
+                    and words(tried[-1][1].text) == words(result.text) and len(regions or ()) > 1:
                 # more silence changed no word: the window's end is not what stops the decoder, and
                 # the full window is only more silence; the coverage rule decodes the regions left
                 # out on their own (it has nothing to decode alone in a single region)
